@@ -1,0 +1,61 @@
+/**
+ * asicd command line. Each subcommand lives in host/commands/<name>.ts and exports
+ * `summary`, `usage` and `run(argv): Promise<number>` (the exit code). Modules load lazily so
+ * `asicd --help` stays fast on a Pi.
+ */
+import { VERSION } from './version.ts';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  demo: () => import('./commands/demo.ts'),
+  selfcheck: () => import('./commands/selfcheck.ts'),
+};
+
+/** Registers a subcommand (used by modules that add commands, e.g. `sim`, `run`, `boards`). */
+export function commandNames(): string[] {
+  return Object.keys(commands).sort();
+}
+
+async function help(): Promise<string> {
+  const lines = [
+    `asicd ${VERSION} — host daemon for Bitcoin ASIC boards (Stratum V1, BM13xx, thermal, MQTT)`,
+    '',
+    'Usage: asicd <command> [options]',
+    '',
+    'Commands:',
+  ];
+  for (const name of commandNames()) {
+    const cmd = await commands[name]!();
+    lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
+  }
+  lines.push('', 'Run `asicd <command> --help` for the options of one command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(await help());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`asicd: unknown command "${name}". Commands: ${commandNames().join(', ')}`);
+    return 2;
+  }
+  const cmd = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(cmd.usage);
+    return 0;
+  }
+  return cmd.run(rest);
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system programs the tests use: socat (pseudo-terminal pairs for serial links)
+# and mosquitto (a real MQTT 5 broker). Idempotent; uses sudo only when not root.
+set -euo pipefail
+need=()
+command -v socat >/dev/null 2>&1 || need+=(socat)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system-deps: socat and mosquitto present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "system-deps: installing ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts a system mosquitto on :1883 where an init system runs; the tests start their own
+# brokers on free loopback ports and never use it.
+echo "system-deps: done"
