@@ -1,0 +1,48 @@
+/** Strict hex helpers: every failure is a WorkError naming the field. */
+import { WorkError } from './errors.ts';
+
+const HEX = /^[0-9a-fA-F]*$/;
+
+/** Decodes hex text; `bytes` (if given) is the exact length the field must have. */
+export function hexToBytes(field: string, hex: unknown, bytes?: number): Uint8Array {
+  if (typeof hex !== 'string') throw new WorkError(field, `expected a hex string, got ${typeof hex}`);
+  if (hex.length % 2 !== 0) throw new WorkError(field, `odd number of hex digits (${hex.length})`);
+  if (!HEX.test(hex)) throw new WorkError(field, 'not hex');
+  if (bytes !== undefined && hex.length !== bytes * 2) {
+    throw new WorkError(field, `expected ${bytes} bytes (${bytes * 2} hex digits), got ${hex.length / 2}`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+export function bytesToHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** Parses an 8-digit big-endian hex text (version, nbits, ntime, nonce) into a uint32. */
+export function hexToU32(field: string, hex: unknown): number {
+  if (typeof hex !== 'string' || hex.length !== 8 || !HEX.test(hex)) {
+    throw new WorkError(field, `expected 8 hex digits, got ${JSON.stringify(hex)}`);
+  }
+  return Number.parseInt(hex, 16) >>> 0;
+}
+
+/** A uint32 as 8 lower-case big-endian hex digits (how Stratum writes version, ntime, nonce). */
+export function u32ToHex(v: number): string {
+  return (v >>> 0).toString(16).padStart(8, '0');
+}
+
+export function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+}
+
+/** Reverses the byte order inside each 4-byte word (the Stratum prevhash swap). */
+export function swapWords(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i += 4) {
+    out[i] = b[i + 3]!;
+    out[i + 1] = b[i + 2]!;
+    out[i + 2] = b[i + 1]!;
+    out[i + 3] = b[i]!;
+  }
+  return out;
+}

@@ -1,0 +1,277 @@
+/**
+ * From a Stratum job (mining.notify + the subscribe data) to block-header work.
+ *
+ *   coinbase    = coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2
+ *   merkle root = fold h = dSHA256(h ‖ branch_i) from h = dSHA256(coinbase), branches as sent
+ *   header      = version LE ‖ prevhash (word-swapped) ‖ merkle root ‖ ntime LE ‖ nbits LE ‖ nonce LE
+ *
+ * A JobTemplate is built once per notify (validated: every bad field is a WorkError naming it);
+ * Work is one extranonce2 of a template, with its header and midstates ready for the chips.
+ */
+import { Extranonce2ExhaustedError, WorkError } from './errors.ts';
+import { bytesToHex, hexToBytes, hexToU32, swapWords } from './hex.ts';
+import { HeaderHasher, midstate, sha256d } from './sha256.ts';
+import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
+import { enumerateVersions } from './version.ts';
+
+/** mining.notify params, as hex text exactly as the pool sent them. */
+export interface NotifyJob {
+  jobId: string;
+  prevhash: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: readonly string[];
+  version: string;
+  nbits: string;
+  ntime: string;
+  cleanJobs: boolean;
+}
+
+export interface SessionParams {
+  extranonce1: string;
+  extranonce2Size: number;
+}
+
+export interface TemplateOptions {
+  /** Pool difficulty that applies to this job (default 1). */
+  difficulty?: number;
+  /** BIP 310 mask granted by the pool (default 0: no rolling). */
+  versionMask?: number;
+}
+
+export const EXTRANONCE2_MIN = 2;
+export const EXTRANONCE2_MAX = 16;
+export const MAX_MERKLE_BRANCHES = 64;
+const MAX_COINBASE_BYTES = 100_000;
+
+export interface JobTemplate {
+  readonly jobId: string;
+  readonly cleanJobs: boolean;
+  readonly version: number;
+  readonly nbits: number;
+  readonly ntime: number;
+  readonly versionMask: number;
+  readonly difficulty: number;
+  readonly extranonce1: string;
+  readonly extranonce2Size: number;
+  /** Header bytes 4..35 (the Stratum prevhash with each 4-byte word byte-reversed). */
+  readonly prevHash: Uint8Array;
+  readonly poolTarget: bigint;
+  readonly network: CompactTarget;
+  /** Word forms for fast comparison (most significant word first). */
+  readonly poolTargetWords: Uint32Array;
+  readonly networkTargetWords: Uint32Array;
+  /** coinb1 ‖ extranonce1 and coinb2, and the branches, decoded once. */
+  readonly coinbasePrefix: Uint8Array;
+  readonly coinbaseSuffix: Uint8Array;
+  readonly branches: readonly Uint8Array[];
+}
+
+/** Validates a notify and the session data and pre-decodes everything that does not change per extranonce2. */
+export function buildTemplate(
+  job: NotifyJob,
+  session: SessionParams,
+  opts: TemplateOptions = {},
+): JobTemplate {
+  if (typeof job.jobId !== 'string' || job.jobId.length === 0 || job.jobId.length > 128) {
+    throw new WorkError('job_id', 'expected a non-empty string of at most 128 characters');
+  }
+  const prevRaw = hexToBytes('prevhash', job.prevhash, 32);
+  const coinb1 = hexToBytes('coinb1', job.coinb1);
+  const coinb2 = hexToBytes('coinb2', job.coinb2);
+  const en1 = hexToBytes('extranonce1', session.extranonce1);
+  if (en1.length > 32) throw new WorkError('extranonce1', `at most 32 bytes, got ${en1.length}`);
+  const size = session.extranonce2Size;
+  if (!Number.isInteger(size) || size < EXTRANONCE2_MIN || size > EXTRANONCE2_MAX) {
+    throw new WorkError(
+      'extranonce2_size',
+      `must be an integer from ${EXTRANONCE2_MIN} to ${EXTRANONCE2_MAX}, got ${size}`,
+    );
+  }
+  if (coinb1.length + en1.length + size + coinb2.length > MAX_COINBASE_BYTES) {
+    throw new WorkError('coinbase', `longer than ${MAX_COINBASE_BYTES} bytes`);
+  }
+  if (!Array.isArray(job.merkleBranch)) throw new WorkError('merkle_branch', 'expected an array');
+  if (job.merkleBranch.length > MAX_MERKLE_BRANCHES) {
+    throw new WorkError(
+      'merkle_branch',
+      `${job.merkleBranch.length} entries; at most ${MAX_MERKLE_BRANCHES}`,
+    );
+  }
+  const branches = job.merkleBranch.map((b, i) => hexToBytes(`merkle_branch[${i}]`, b, 32));
+  const version = hexToU32('version', job.version);
+  const nbits = hexToU32('nbits', job.nbits);
+  const ntime = hexToU32('ntime', job.ntime);
+  const difficulty = opts.difficulty ?? 1;
+  const poolTarget = difficultyToTarget(difficulty);
+  const versionMask = (opts.versionMask ?? 0) >>> 0;
+  const network = nbitsToTarget(nbits);
+  const networkValid = !network.negative && !network.overflow && network.target > 0n;
+  const prefix = new Uint8Array(coinb1.length + en1.length);
+  prefix.set(coinb1);
+  prefix.set(en1, coinb1.length);
+  return {
+    jobId: job.jobId,
+    cleanJobs: job.cleanJobs === true,
+    version,
+    nbits,
+    ntime,
+    versionMask,
+    difficulty,
+    extranonce1: session.extranonce1.toLowerCase(),
+    extranonce2Size: size,
+    prevHash: swapWords(prevRaw),
+    poolTarget,
+    network,
+    poolTargetWords: targetWords(poolTarget),
+    // An invalid nbits target can never be met (all-zero words only match an all-zero hash).
+    networkTargetWords: targetWords(networkValid ? network.target : 0n),
+    coinbasePrefix: prefix,
+    coinbaseSuffix: coinb2,
+    branches,
+  };
+}
+
+/** extranonce2 as exactly `size` bytes, little-endian, lower-case hex. */
+export function encodeExtranonce2(value: bigint | number, size: number): string {
+  let v = BigInt(value);
+  if (v < 0n || v >= 1n << BigInt(8 * size)) {
+    throw new WorkError('extranonce2', `${v} does not fit in ${size} bytes`);
+  }
+  let hex = '';
+  for (let i = 0; i < size; i++) {
+    hex += Number(v & 0xffn)
+      .toString(16)
+      .padStart(2, '0');
+    v >>= 8n;
+  }
+  return hex;
+}
+
+/** Inverse of encodeExtranonce2. */
+export function decodeExtranonce2(hex: string, size: number): bigint {
+  const b = hexToBytes('extranonce2', hex, size);
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+/**
+ * Hands out extranonce2 values for one job: 0, 1, 2, … Exhaustion is an error (never a silent wrap
+ * that would repeat work the pool already has).
+ */
+export class Extranonce2Counter {
+  private nextValue = 0n;
+  private readonly limit: bigint;
+  constructor(readonly size: number) {
+    this.limit = 1n << BigInt(8 * size);
+  }
+  get issued(): bigint {
+    return this.nextValue;
+  }
+  next(): bigint {
+    if (this.nextValue >= this.limit) throw new Extranonce2ExhaustedError(this.size);
+    return this.nextValue++;
+  }
+}
+
+/** The coinbase transaction for one extranonce2. */
+export function coinbaseTx(t: JobTemplate, extranonce2Hex: string): Uint8Array {
+  const en2 = hexToBytes('extranonce2', extranonce2Hex, t.extranonce2Size);
+  const out = new Uint8Array(t.coinbasePrefix.length + en2.length + t.coinbaseSuffix.length);
+  out.set(t.coinbasePrefix);
+  out.set(en2, t.coinbasePrefix.length);
+  out.set(t.coinbaseSuffix, t.coinbasePrefix.length + en2.length);
+  return out;
+}
+
+/** Folds the merkle branches onto a coinbase txid (raw byte order in and out). */
+export function merkleRoot(coinbaseHash: Uint8Array, branches: readonly Uint8Array[]): Uint8Array {
+  let h = coinbaseHash;
+  const buf = new Uint8Array(64);
+  for (const b of branches) {
+    buf.set(h, 0);
+    buf.set(b, 32);
+    h = sha256d(buf);
+  }
+  return h;
+}
+
+/** Writes the 80-byte header (nonce 0) for a version, merkle root and ntime. */
+export function writeHeader(
+  t: JobTemplate,
+  version: number,
+  root: Uint8Array,
+  ntime: number,
+  out = new Uint8Array(80),
+) {
+  const v = new DataView(out.buffer, out.byteOffset, 80);
+  v.setUint32(0, version >>> 0, true);
+  out.set(t.prevHash, 4);
+  out.set(root, 36);
+  v.setUint32(68, ntime >>> 0, true);
+  v.setUint32(72, t.nbits, true);
+  v.setUint32(76, 0, true);
+  return out;
+}
+
+export interface WorkOptions {
+  /** How many rolled versions (and midstates) to prepare: BM1397 takes 4; header-format chips 1. */
+  versions?: number;
+}
+
+/** One unit of work: a template with one extranonce2, ready for the chips. */
+export interface Work {
+  readonly template: JobTemplate;
+  readonly extranonce2: bigint;
+  readonly extranonce2Hex: string;
+  /** dSHA256 merkle root in raw (internal) byte order = header bytes 36..67. */
+  readonly merkleRoot: Uint8Array;
+  /** Header with the job's own version and ntime and nonce 0. */
+  readonly header: Uint8Array;
+  /** versions[0] is the job version; more when several midstates were asked for. */
+  readonly versions: readonly number[];
+  /** midstates[k] is the SHA-256 state (8 words) of the header's first 64 bytes with versions[k]. */
+  readonly midstates: readonly Uint32Array[];
+}
+
+export function makeWork(
+  t: JobTemplate,
+  extranonce2: bigint | number | string,
+  opts: WorkOptions = {},
+): Work {
+  const en2 =
+    typeof extranonce2 === 'string' ? decodeExtranonce2(extranonce2, t.extranonce2Size) : BigInt(extranonce2);
+  const en2Hex = encodeExtranonce2(en2, t.extranonce2Size);
+  const root = merkleRoot(sha256d(coinbaseTx(t, en2Hex)), t.branches);
+  const header = writeHeader(t, t.version, root, t.ntime);
+  const count = opts.versions ?? 1;
+  const versions = count === 1 ? [t.version] : enumerateVersions(t.version, t.versionMask, count);
+  const midstates = versions.map((v) =>
+    v === t.version ? midstate(header) : midstate(writeHeader(t, v, root, t.ntime)),
+  );
+  return {
+    template: t,
+    extranonce2: en2,
+    extranonce2Hex: en2Hex,
+    merkleRoot: root,
+    header,
+    versions,
+    midstates,
+  };
+}
+
+/** A HeaderHasher primed for this work with a given version (used by the nonce check). */
+export function hasherFor(w: Work, version: number): HeaderHasher {
+  const k = w.versions.indexOf(version);
+  const h = new HeaderHasher();
+  const view = new DataView(w.header.buffer, w.header.byteOffset, 80);
+  const tail = view.getUint32(64, false);
+  const ntime = view.getUint32(68, false);
+  const nbits = view.getUint32(72, false);
+  if (k >= 0) h.setMidstate(w.midstates[k]!, tail, ntime, nbits);
+  else h.setHeader(writeHeader(w.template, version, w.merkleRoot, w.template.ntime));
+  return h;
+}
+
+export { bytesToHex };
