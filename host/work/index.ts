@@ -5,7 +5,15 @@
 export { checkNonce, type NonceCheck, type NonceCheckOptions, type NonceKind } from './check.ts';
 export { Extranonce2ExhaustedError, WorkError } from './errors.ts';
 export { bswap32, bytesToHex, hexToBytes, hexToU32, swapWords, u32ToHex } from './hex.ts';
-export { compress, HeaderHasher, midstate, SHA256_IV, sha256d, wordsToBytesBE } from './sha256.ts';
+export {
+  compress,
+  HeaderHasher,
+  midstate,
+  SHA256_IV,
+  sha256d,
+  sha256dPair,
+  wordsToBytesBE,
+} from './sha256.ts';
 export {
   type CompactTarget,
   DIFF1_TARGET,

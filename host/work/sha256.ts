@@ -16,7 +16,7 @@ const K = Uint32Array.from([
   0xc67178f2,
 ]);
 
-export const SHA256_IV: Readonly<Uint32Array> = Uint32Array.from([
+export const SHA256_IV: Uint32Array = Uint32Array.from([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ]);
 
@@ -24,7 +24,7 @@ export const SHA256_IV: Readonly<Uint32Array> = Uint32Array.from([
  * One SHA-256 compression: `out = compress(state, w[0..15])`. `w` must have room for 64 words (the
  * message schedule is expanded in place). `out` may be the same array as `state`.
  */
-export function compress(state: ArrayLike<number>, w: Uint32Array, out: Uint32Array): void {
+export function compress(state: Uint32Array, w: Uint32Array, out: Uint32Array): void {
   for (let i = 16; i < 64; i++) {
     const x = w[i - 15]!;
     const y = w[i - 2]!;
@@ -92,6 +92,38 @@ export function wordsToBytesBE(words: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+const pairW = new Uint32Array(64);
+const pairS = new Uint32Array(8);
+const PAD64 = new Uint32Array(64);
+
+/**
+ * dSHA256(left ‖ right) for two 32-byte hashes, written into `out` (the merkle step), on words:
+ * three compressions and no allocation.
+ */
+export function sha256dPair(left: Uint8Array, right: Uint8Array, out: Uint8Array): void {
+  for (let i = 0; i < 8; i++) {
+    pairW[i] = readBE(left, i * 4);
+    pairW[i + 8] = readBE(right, i * 4);
+  }
+  compress(SHA256_IV, pairW, pairS);
+  PAD64.fill(0, 0, 16);
+  PAD64[0] = 0x80000000;
+  PAD64[15] = 512;
+  compress(pairS, PAD64, pairS);
+  pairW.set(pairS);
+  pairW[8] = 0x80000000;
+  pairW.fill(0, 9, 15);
+  pairW[15] = 256;
+  compress(SHA256_IV, pairW, pairS);
+  for (let i = 0; i < 8; i++) {
+    const v = pairS[i]!;
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = v >>> 16;
+    out[i * 4 + 2] = v >>> 8;
+    out[i * 4 + 3] = v;
+  }
+}
+
 /** Double SHA-256 of arbitrary bytes (general path). */
 export function sha256d(data: Uint8Array): Uint8Array {
   return sha256(sha256(data));
@@ -108,12 +140,16 @@ export class HeaderHasher {
   private readonly mid = new Uint32Array(8);
   private readonly w1 = new Uint32Array(64);
   private readonly w2 = new Uint32Array(64);
-  private readonly s1 = new Uint32Array(8);
   private t0 = 0;
   private t1 = 0;
   private t2 = 0;
 
   constructor(header?: Uint8Array) {
+    // Constant padding words: the schedule expansion only writes w[16..63], so these stay put.
+    this.w1[4] = 0x80000000;
+    this.w1[15] = 640;
+    this.w2[8] = 0x80000000;
+    this.w2[15] = 256;
     if (header) this.setHeader(header);
   }
 
@@ -151,16 +187,9 @@ export class HeaderHasher {
     w[1] = ntimeBE;
     w[2] = this.t2;
     w[3] = ((nonce & 0xff) << 24) | ((nonce & 0xff00) << 8) | ((nonce >>> 8) & 0xff00) | (nonce >>> 24);
-    w[4] = 0x80000000;
-    w.fill(0, 5, 15);
-    w[15] = 640;
-    compress(this.mid, w, this.s1);
-    const v = this.w2;
-    v.set(this.s1);
-    v[8] = 0x80000000;
-    v.fill(0, 9, 15);
-    v[15] = 256;
-    compress(SHA256_IV, v, this.digest);
+    // The second hash's message is the first hash's output: compress straight into w2[0..7].
+    compress(this.mid, w, this.w2);
+    compress(SHA256_IV, this.w2, this.digest);
     return this.digest;
   }
 }

@@ -10,7 +10,7 @@
  */
 import { Extranonce2ExhaustedError, WorkError } from './errors.ts';
 import { bytesToHex, hexToBytes, hexToU32, swapWords } from './hex.ts';
-import { HeaderHasher, midstate, sha256d } from './sha256.ts';
+import { HeaderHasher, midstate, sha256d, sha256dPair } from './sha256.ts';
 import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
 import { enumerateVersions } from './version.ts';
 
@@ -187,13 +187,8 @@ export function coinbaseTx(t: JobTemplate, extranonce2Hex: string): Uint8Array {
 
 /** Folds the merkle branches onto a coinbase txid (raw byte order in and out). */
 export function merkleRoot(coinbaseHash: Uint8Array, branches: readonly Uint8Array[]): Uint8Array {
-  let h = coinbaseHash;
-  const buf = new Uint8Array(64);
-  for (const b of branches) {
-    buf.set(h, 0);
-    buf.set(b, 32);
-    h = sha256d(buf);
-  }
+  const h = Uint8Array.from(coinbaseHash);
+  for (const b of branches) sha256dPair(h, b, h);
   return h;
 }
 
