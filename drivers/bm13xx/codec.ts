@@ -312,7 +312,8 @@ export class ResponseDecoder {
 
   constructor(
     private readonly model: ModelInfo,
-    private readonly onFrame: (reply: DecodedReply) => void,
+    /** Gets the decoded reply and the raw frame as buf[offset, offset + replyLength) (valid during the call). */
+    private readonly onFrame: (reply: DecodedReply, buf: Uint8Array, offset: number) => void,
     bufferSize = 4096,
   ) {
     this.len = model.replyLength;
@@ -374,12 +375,13 @@ export class ResponseDecoder {
         continue;
       }
       fill(this.model, len, b, r, this.reply);
+      const at = r;
       r += len;
       st.frames++;
       if (this.reply.kind === 'nonce') st.nonceFrames++;
       else st.registerFrames++;
       try {
-        this.onFrame(this.reply);
+        this.onFrame(this.reply, b, at);
       } catch {
         // A failing consumer must not break framing; the chain catches and logs its own errors.
       }
