@@ -15,8 +15,8 @@
 export const MAX_LINE_BYTES = 64 * 1024;
 /** Merkle branches beyond this are absurd (a 2^64-transaction block); the notify is rejected. */
 export const MAX_MERKLE_BRANCHES = 64;
-/** extranonce2_size accepted from a pool (cgminer refuses < 2 or > 16; we accept 1..16). */
-export const MIN_EXTRANONCE2_SIZE = 1;
+/** extranonce2_size accepted from a pool (cgminer refuses < 2 or > 16; so do we and the work engine). */
+export const MIN_EXTRANONCE2_SIZE = 2;
 export const MAX_EXTRANONCE2_SIZE = 16;
 /** extranonce1 longer than this many bytes is refused. */
 export const MAX_EXTRANONCE1_BYTES = 32;

@@ -196,13 +196,13 @@ describe('decodeServerMessage', () => {
     const u = server('{"id":null,"method":"mining.set_goal","params":[]}');
     assert.deepEqual(u.ok && u.value, { kind: 'unknown', method: 'mining.set_goal', id: null });
   });
-  it('refuses subscribe results with extranonce2_size 0 or 64 and accepts 1..16', () => {
-    for (const size of [0, 64, 17, 2.5, '4']) {
+  it('refuses subscribe results with extranonce2_size 0, 1 or 64 and accepts 2..16', () => {
+    for (const size of [0, 1, 64, 17, 2.5, '4']) {
       const r = parseSubscribeResult([[], '08000002', size]);
       assert.ok(!r.ok);
       if (!r.ok) assert.match(r.error.field, /extranonce2_size/);
     }
-    for (const size of [1, 4, 8, 16]) assert.ok(parseSubscribeResult([[], '08000002', size]).ok);
+    for (const size of [2, 4, 8, 16]) assert.ok(parseSubscribeResult([[], '08000002', size]).ok);
     assert.ok(!parseSubscribeResult(null).ok);
   });
   it('parses configure results', () => {
