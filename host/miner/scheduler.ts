@@ -1,0 +1,310 @@
+/**
+ * The per-chain scheduler: pool jobs in, chip jobs out, nonces back, shares out.
+ *
+ * - A new template per pool job; a fresh extranonce2 (0, 1, 2 … per job) for every chip job.
+ * - A chip job every `intervalMs` (ESP-Miner's formulas by default, see jobIntervalMs), and at once
+ *   on clean_jobs. A non-clean job replaces the template and takes effect at the next interval.
+ * - Chip job ids index a slot table, so late nonces find the work they were hashed for. After a
+ *   clean_jobs notify the older slots are dropped: their shares would only come back stale.
+ * - Every nonce is re-checked on the host (work engine) and classified; shares and blocks go to
+ *   `submit` with the pool token of the connection that issued the job. Hardware errors are counted
+ *   per chip. Hashrate per chip comes from difficulty-weighted nonces (each nonce that meets the ticket
+ *   stands for ticketDifficulty · 2^32 hashes on average).
+ */
+import type { JobInput } from '../../drivers/bm13xx/codec.ts';
+import type { ModelInfo } from '../../drivers/bm13xx/models.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import {
+  buildTemplate,
+  checkNonce,
+  Extranonce2Counter,
+  Extranonce2ExhaustedError,
+  type JobTemplate,
+  makeWork,
+  type NonceCheck,
+  type NotifyJob,
+  type Work,
+  WorkError,
+} from '../work/index.ts';
+import { RateMeter } from './rate.ts';
+
+/** What the scheduler needs from a chain driver. */
+export interface ChainPort {
+  readonly model: ModelInfo;
+  readonly chipCount: number;
+  /** Sends one job; resolves with the chip job id used (per-model stepping is the driver's). */
+  sendJob(job: Omit<JobInput, 'jobId'>): Promise<number>;
+}
+
+/** A job as the pool manager hands it over. */
+export interface PoolJob {
+  notify: NotifyJob;
+  extranonce1: string;
+  extranonce2Size: number;
+  difficulty: number;
+  versionMask: number;
+  /** Opaque: identifies the connection that issued the job (shares go back only there). */
+  poolToken: unknown;
+}
+
+export interface ChipNonce {
+  jobId: number;
+  subId: number;
+  /** The uint32 the header holds (LE of reply bytes 2..5). */
+  nonce: number;
+  /** BM1366+: the 16 bits of reply bytes 8..9 (version bits >> 13). */
+  versionBits?: number;
+  chipIndex: number;
+}
+
+export interface ShareCandidate {
+  check: NonceCheck;
+  poolToken: unknown;
+  chipIndex: number;
+  /** Send the 6th version_bits parameter. */
+  rolling: boolean;
+}
+
+export interface ChipStats {
+  index: number;
+  nonces: number;
+  hardwareErrors: number;
+  /** Expected hashes represented by the nonces (difficulty-weighted). */
+  meter: RateMeter;
+}
+
+export interface SchedulerOptions {
+  chain: ChainPort;
+  clock: Clock;
+  logger: Logger;
+  /** Milliseconds between chip jobs. */
+  intervalMs: number;
+  /** The chips' reporting floor (ticket mask difficulty, or the emulator's easy-mode floor). */
+  ticketDifficulty: number;
+  submit(share: ShareCandidate): void;
+  /** Every classified nonce (telemetry, tests). */
+  onNonce?(check: NonceCheck, chipIndex: number): void;
+}
+
+interface Slot {
+  work: Work;
+  poolToken: unknown;
+  epoch: number;
+}
+
+const np2 = (x: number) => (x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x)));
+
+/** ESP-Miner's job interval: BM1366+ default_timeout / np2(chips); BM1397 from frequency (bm13xx.md §9). */
+export function jobIntervalMs(m: ModelInfo, chips: number, freqMHz: number): number {
+  if (m.jobFormat === 'header') return Math.max(1, Math.floor(m.defaultTimeoutMs / np2(chips)));
+  const def = 20 / np2(chips);
+  if (chips <= 0 || freqMHz <= 0 || np2(m.smallCoreCount) < np2(m.coreCount)) return def;
+  const midstates = np2(m.smallCoreCount) / np2(m.coreCount);
+  const serialVersions = 4 / midstates;
+  const serialNonces = 2 ** 32 / np2(m.coreCount) / np2(chips);
+  return (serialVersions * serialNonces) / (freqMHz * 1000);
+}
+
+export class ChainScheduler {
+  readonly chips: ChipStats[];
+  readonly counters = {
+    jobsSent: 0,
+    sendErrors: 0,
+    badJobs: 0,
+    exhausted: 0,
+    unknownSlot: 0,
+    staleSlot: 0,
+    shares: 0,
+    blocks: 0,
+    low: 0,
+    hardwareErrors: 0,
+  };
+  private template: JobTemplate | undefined;
+  private poolToken: unknown;
+  private counter: Extranonce2Counter | undefined;
+  private readonly slots = new Map<number, Slot>();
+  private epoch = 0;
+  private timer: TimerHandle | undefined;
+  private active = false;
+  private sending = false;
+  private readonly o: SchedulerOptions;
+  private readonly versions: number;
+
+  constructor(o: SchedulerOptions) {
+    this.o = o;
+    const now = o.clock.now();
+    this.chips = Array.from({ length: o.chain.chipCount }, (_, index) => ({
+      index,
+      nonces: 0,
+      hardwareErrors: 0,
+      meter: new RateMeter(now),
+    }));
+    this.versions = o.chain.model.jobFormat === 'midstate' ? 4 : 1;
+  }
+
+  get hasWork(): boolean {
+    return this.active && this.template !== undefined;
+  }
+
+  get currentJobId(): string | undefined {
+    return this.template?.jobId;
+  }
+
+  /** A new pool job. Invalid jobs are counted and logged; the chips keep the previous work. */
+  setJob(job: PoolJob): void {
+    let tpl: JobTemplate;
+    try {
+      tpl = buildTemplate(job.notify, job, {
+        difficulty: job.difficulty,
+        versionMask: this.versions > 1 && job.versionMask === 0 ? 0 : job.versionMask,
+      });
+    } catch (err) {
+      this.counters.badJobs++;
+      this.o.logger.warn('job.rejected', { jobId: job.notify.jobId, error: (err as Error).message });
+      return;
+    }
+    const clean = tpl.cleanJobs || this.poolToken !== job.poolToken;
+    this.template = tpl;
+    this.poolToken = job.poolToken;
+    this.counter = new Extranonce2Counter(tpl.extranonce2Size);
+    this.active = true;
+    if (clean) {
+      this.epoch++;
+      this.slots.clear();
+      this.restartTimer();
+      void this.sendNext();
+    } else if (!this.timer) {
+      this.restartTimer();
+      void this.sendNext();
+    }
+  }
+
+  /** Stops sending work and forgets the slots (no pool, overheat, pause). */
+  idle(): void {
+    this.active = false;
+    this.o.clock.clearInterval(this.timer);
+    this.timer = undefined;
+    this.epoch++;
+    this.slots.clear();
+  }
+
+  stop(): void {
+    this.idle();
+    this.template = undefined;
+  }
+
+  private restartTimer(): void {
+    this.o.clock.clearInterval(this.timer);
+    this.timer = this.o.clock.setInterval(() => void this.sendNext(), this.o.intervalMs);
+  }
+
+  /** Builds the next work (fresh extranonce2) and sends it to the chain. */
+  async sendNext(): Promise<void> {
+    const tpl = this.template;
+    if (!this.active || !tpl || !this.counter || this.sending) return;
+    let work: Work;
+    try {
+      const useVersions = this.versions > 1 && tpl.versionMask !== 0 ? this.versions : 1;
+      work = makeWork(tpl, this.counter.next(), { versions: useVersions });
+    } catch (err) {
+      if (err instanceof Extranonce2ExhaustedError) {
+        this.counters.exhausted++;
+        this.o.logger.warn('work.exhausted', { jobId: tpl.jobId, error: err.message });
+        this.idle();
+        return;
+      }
+      if (err instanceof WorkError) {
+        this.counters.badJobs++;
+        this.o.logger.warn('work.error', { jobId: tpl.jobId, error: err.message });
+        return;
+      }
+      throw err;
+    }
+    const input: Omit<JobInput, 'jobId'> = {
+      version: tpl.version,
+      nbits: tpl.nbits,
+      ntime: tpl.ntime,
+      startingNonce: 0,
+      merkleRoot: work.merkleRoot,
+      prevHash: tpl.prevHash,
+      // BM1397 takes 1 or 4 midstates (num_midstates follows the count); header-format chips roll themselves.
+      midstates: this.o.chain.model.jobFormat === 'midstate' ? work.midstates : undefined,
+    };
+    const epoch = this.epoch;
+    const token = this.poolToken;
+    this.sending = true;
+    try {
+      const chipJobId = await this.o.chain.sendJob(input);
+      if (epoch === this.epoch) {
+        this.slots.set(chipJobId, { work, poolToken: token, epoch });
+        this.counters.jobsSent++;
+      }
+    } catch (err) {
+      this.counters.sendErrors++;
+      this.o.logger.warn('chain.send_failed', { error: (err as Error).message });
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** A nonce from the chain: look up its work, check it on the host, classify, submit shares. */
+  handleNonce(n: ChipNonce): NonceCheck | undefined {
+    const slot = this.slots.get(n.jobId);
+    const chip = this.chips[n.chipIndex] ?? this.chips[0];
+    if (!slot) {
+      this.counters.unknownSlot++;
+      return undefined;
+    }
+    const work = slot.work;
+    let version: number;
+    if (this.o.chain.model.rollsVersion) {
+      version = (work.template.version | ((n.versionBits ?? 0) << 13)) >>> 0;
+    } else {
+      const v = work.versions[n.subId];
+      if (v === undefined) {
+        this.countHw(chip, 'midstate index out of range');
+        return undefined;
+      }
+      version = v;
+    }
+    const check = checkNonce(work, n.nonce, { version, ticketDifficulty: this.o.ticketDifficulty });
+    if (chip) {
+      if (check.kind === 'hw-error') this.countHw(chip, check.reason);
+      else {
+        chip.nonces++;
+        chip.meter.add(this.o.clock.now(), this.o.ticketDifficulty * 2 ** 32);
+      }
+    }
+    this.o.onNonce?.(check, n.chipIndex);
+    if (check.kind === 'share' || check.kind === 'block') {
+      if (check.kind === 'block') this.counters.blocks++;
+      this.counters.shares++;
+      this.o.submit({
+        check,
+        poolToken: slot.poolToken,
+        chipIndex: n.chipIndex,
+        rolling: work.template.versionMask !== 0,
+      });
+    } else if (check.kind === 'low') this.counters.low++;
+    return check;
+  }
+
+  private countHw(chip: ChipStats | undefined, reason?: string): void {
+    this.counters.hardwareErrors++;
+    if (chip) chip.hardwareErrors++;
+    if (reason) this.o.logger.debug('nonce.hw_error', { chip: chip?.index, reason });
+  }
+
+  /** Hashrate in GH/s over a window, per chip and in total. */
+  hashrate(windowMs: number): { total: number; chips: number[] } {
+    const now = this.o.clock.now();
+    const chips = this.chips.map((c) => c.meter.rate(now, windowMs) / 1e9);
+    return { total: chips.reduce((a, b) => a + b, 0), chips };
+  }
+
+  averageHashrate(): number {
+    const now = this.o.clock.now();
+    return this.chips.reduce((a, c) => a + c.meter.average(now), 0) / 1e9;
+  }
+}
