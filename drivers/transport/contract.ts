@@ -29,6 +29,12 @@ export interface ByteTransport {
   onClose(listener: () => void): Unsubscribe;
   /** Changes the line rate (after chip init raises the chips' UART speed). */
   setBaudRate(baud: number): Promise<void>;
+  /**
+   * Optional (added compatibly): whether setBaudRate(baud) can reach this rate closely enough (±2 %).
+   * Drivers ask before raising the chips' rate, so a link that cannot follow (e.g. an SPI bridge whose
+   * crystal cannot make 1 Mbaud) keeps the chips at a rate it can. Absent means "yes".
+   */
+  supportsBaudRate?(baud: number): boolean;
   /** Discards bytes received but not yet delivered, where the link can. */
   flush(): Promise<void>;
   /** Closes the link. Pending writes reject with code 'closed'. Idempotent. */
