@@ -1,0 +1,514 @@
+/**
+ * Pool failover over an ordered list of Stratum V1 pools (one StratumClient per pool).
+ *
+ * Public API (what the daemon uses):
+ *
+ *   const pm = new PoolManager({ pools: [{ url, user, password }, ...], versionRollingMask: 0x1fffe000 });
+ *   pm.on('job', (job: PoolJob) => ...)        // new work: NotifyJob + extranonce1/2 size, difficulty,
+ *                                              //   versionMask, cleanJobs, poolToken (echo it in submit)
+ *   pm.on('versionMask', ({ mask }) => ...)    // mask changed mid-session (effective immediately)
+ *   pm.on('difficulty', ({ difficulty }) => ...) // set_difficulty seen (jobs carry the one that applies)
+ *   pm.on('idle', () => ...)                   // every pool is down: the chips must idle
+ *   pm.on('active', ({ index, url }) => ...)   // work flows again (after start, idle or a lost pool)
+ *   pm.on('switched', ({ from, to, reason }) => ...) // the pool feeding jobs changed
+ *   pm.on('shareResult', (r) => ...)           // every share's single final outcome
+ *   pm.start();
+ *   const outcome = await pm.submit({ poolToken, jobId, extranonce2, ntime, nonce, versionBits, difficulty });
+ *   pm.getStatus();                            // snapshot: pool, user (never the password), state, accounting
+ *   pm.switchTo(1);                            // manual switch; that pool becomes the preferred one
+ *   await pm.stop();                           // resolves once pending submits are answered or given up
+ *
+ * Rules: a pool is healthy when subscribe + authorize + first notify complete within readyTimeoutMs.
+ * A silent pool (no notify and no response for silenceMs) is left at once; other failures are retried
+ * with backoff + jitter up to failuresBeforeSwitch times, then the next pool is tried. While on a
+ * fallback, the preferred pool is probed every probeIntervalMs with a full session; when the probe is
+ * healthy its session becomes the active one. When every pool has failed, 'idle' is emitted and the list
+ * keeps being cycled with backoff until one is healthy ('active'). A share goes only to the connection that
+ * issued its job (poolToken), with that connection's user; otherwise it ends as 'stale-local'.
+ */
+import { EventEmitter } from 'node:events';
+import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
+import { type Logger, silentLogger } from '../../lib/log.ts';
+import {
+  type ClientJob,
+  type ClientState,
+  type Connector,
+  type DisconnectEvent,
+  type ShareOutcome,
+  type ShareResultEvent,
+  type ShareSubmission,
+  StratumClient,
+} from './client.ts';
+import type { RejectReason } from './messages.ts';
+
+export interface PoolConfig {
+  url: string;
+  user: string;
+  password?: string;
+  suggestDifficulty?: number;
+  minimumDifficulty?: number;
+  extranonceSubscribe?: boolean;
+  /** Follow client.reconnect to another host. */
+  allowRedirect?: boolean;
+  tlsCaFile?: string;
+  tlsInsecure?: boolean;
+}
+
+export interface PoolManagerOptions {
+  pools: PoolConfig[];
+  /** Mask the chips can roll; omitted → no version rolling. */
+  versionRollingMask?: number;
+  /** subscribe + authorize + first notify must complete within this (default 30 s). */
+  readyTimeoutMs?: number;
+  /** No notify and no response for this long → leave the pool (default 120 s). */
+  silenceMs?: number;
+  connectTimeoutMs?: number;
+  submitTimeoutMs?: number;
+  /** Consecutive failures of one pool before moving to the next (default 3). */
+  failuresBeforeSwitch?: number;
+  /** Retry delay: min(maxMs, baseMs·2^(n-1)), reduced by up to `jitter` (fraction) at random. */
+  backoff?: { baseMs?: number; maxMs?: number; jitter?: number };
+  /** Probe the preferred pool this often while on a fallback (default 60 s). */
+  probeIntervalMs?: number;
+  /** stop() waits this long for pending submits (default 2 s). */
+  stopTimeoutMs?: number;
+  /** Best share difficulty ever, per pool url (persisted by the caller). */
+  bestShareAllTime?: Record<string, number>;
+  random?: () => number;
+  clock?: Clock;
+  logger?: Logger;
+  connector?: Connector;
+  userAgent?: string;
+}
+
+export interface PoolJob extends ClientJob {
+  poolIndex: number;
+  poolUrl: string;
+}
+
+export type ManagerState = 'stopped' | 'connecting' | 'active' | 'idle';
+
+export interface PoolAccounting {
+  accepted: number;
+  /** Sum of the pool difficulty of accepted shares (difficulty-1 share equivalents). */
+  acceptedDifficulty: number;
+  rejected: number;
+  rejectedDifficulty: number;
+  rejectedByReason: Record<RejectReason, number>;
+  /** Refused locally: job from a closed/other connection, superseded job, mask change. */
+  staleLocal: number;
+  /** No answer before timeout or disconnect. */
+  noAnswer: number;
+  /** Highest share difficulty accepted since start() / ever (seeded from options). */
+  bestShareSession: number;
+  bestShareAllTime: number;
+  /** Clock time of the last accepted share. */
+  lastShareAt: number | undefined;
+}
+
+export interface PoolStatus {
+  index: number;
+  url: string;
+  user: string;
+  connection: ClientState;
+  consecutiveFailures: number;
+  accounting: PoolAccounting;
+}
+
+export interface ManagerStatus {
+  state: ManagerState;
+  pool: { index: number; url: string; user: string } | null;
+  difficulty: number | null;
+  versionMask: number | null;
+  failover: {
+    preferred: number;
+    /** Pool being used or tried. */
+    current: number;
+    /** Pool whose session feeds the jobs, if any. */
+    active: number | null;
+    onFallback: boolean;
+    probing: number | null;
+    lastSwitchAt: number | null;
+    lastSwitchReason: string | null;
+    switches: number;
+  };
+  pools: PoolStatus[];
+}
+
+export interface ManagerEvents {
+  job: [PoolJob];
+  difficulty: [{ poolIndex: number; difficulty: number }];
+  versionMask: [{ poolIndex: number; mask: number }];
+  idle: [{ reason: string }];
+  active: [{ index: number; url: string }];
+  switched: [{ from: number; to: number; reason: string; at: number }];
+  shareResult: [ShareResultEvent & { poolIndex: number }];
+  message: [{ poolIndex: number; text: string }];
+}
+
+function emptyAccounting(best = 0): PoolAccounting {
+  return {
+    accepted: 0,
+    acceptedDifficulty: 0,
+    rejected: 0,
+    rejectedDifficulty: 0,
+    rejectedByReason: {
+      other: 0,
+      stale: 0,
+      duplicate: 0,
+      'low-difficulty': 0,
+      unauthorized: 0,
+      'not-subscribed': 0,
+    },
+    staleLocal: 0,
+    noAnswer: 0,
+    bestShareSession: 0,
+    bestShareAllTime: best,
+    lastShareAt: undefined,
+  };
+}
+
+const MAX_TOKENS = 1024;
+
+export class PoolManager extends EventEmitter<ManagerEvents> {
+  private readonly o: PoolManagerOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly clients: StratumClient[];
+  private readonly accounting: PoolAccounting[];
+  private readonly failures: number[];
+  private readonly lastJob: Array<PoolJob | undefined>;
+  private readonly tokenPool = new Map<string, number>();
+  private readonly failedThisRound = new Set<number>();
+  private state: ManagerState = 'stopped';
+  private preferred = 0;
+  private current = 0;
+  private active: number | undefined;
+  private probing: number | undefined;
+  private idleRounds = 0;
+  private retryTimer: TimerHandle | undefined;
+  private probeTimer: TimerHandle | undefined;
+  private lastSwitchAt: number | undefined;
+  private lastSwitchReason: string | undefined;
+  private switches = 0;
+  private orphanStale = 0;
+
+  constructor(opts: PoolManagerOptions) {
+    super();
+    if (opts.pools.length === 0) throw new Error('pools: at least one pool is required');
+    this.o = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.logger ?? silentLogger).child('pools');
+    this.random = opts.random ?? Math.random;
+    this.clients = opts.pools.map((p, i) => this.makeClient(p, i));
+    this.accounting = opts.pools.map((p) => emptyAccounting(opts.bestShareAllTime?.[p.url] ?? 0));
+    this.failures = opts.pools.map(() => 0);
+    this.lastJob = opts.pools.map(() => undefined);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Public API
+
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.state = 'connecting';
+    this.current = this.preferred;
+    this.log.info('start', { pool: this.o.pools[this.current]!.url, pools: this.o.pools.length });
+    this.clients[this.current]!.connect();
+  }
+
+  /** Stops timers and connections; resolves once pending submits are answered or given up. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.clock.clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.probeTimer);
+    this.retryTimer = this.probeTimer = undefined;
+    this.active = this.probing = undefined;
+    await Promise.all(this.clients.map((c) => c.drain(this.o.stopTimeoutMs ?? 2000)));
+    this.log.info('stopped');
+  }
+
+  /** Submits on the connection that issued the share's job; never on another one. */
+  submit(share: ShareSubmission): Promise<ShareOutcome> {
+    const idx = this.tokenPool.get(share.poolToken);
+    if (idx === undefined || this.state === 'stopped') {
+      this.orphanStale++;
+      const outcome: ShareOutcome = {
+        status: 'stale-local',
+        detail: 'job from an unknown or stopped connection',
+      };
+      this.emit('shareResult', {
+        poolToken: share.poolToken,
+        share,
+        outcome,
+        jobDifficulty: 0,
+        poolIndex: idx ?? -1,
+      });
+      return Promise.resolve(outcome);
+    }
+    return this.clients[idx]!.submit(share);
+  }
+
+  /** Manual switch: `index` becomes the preferred pool (failover returns to it). */
+  switchTo(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.clients.length) {
+      throw new Error(`switchTo: index ${index} is not a pool (0..${this.clients.length - 1})`);
+    }
+    this.preferred = index;
+    this.log.info('manual_switch', { to: index, url: this.o.pools[index]!.url });
+    if (this.state === 'stopped' || this.active === index) return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.current !== index && this.current !== this.active)
+      this.clients[this.current]!.close('manual switch');
+    if (this.probing !== undefined && this.probing !== index) {
+      this.clients[this.probing]!.close('manual switch');
+      this.probing = undefined;
+    }
+    this.current = index;
+    this.failures[index] = 0;
+    this.failedThisRound.clear();
+    this.clients[index]!.connect();
+  }
+
+  getStatus(): ManagerStatus {
+    const a = this.active;
+    const activeClient = a !== undefined ? this.clients[a] : undefined;
+    return {
+      state: this.state,
+      pool: a !== undefined ? { index: a, url: this.o.pools[a]!.url, user: this.o.pools[a]!.user } : null,
+      difficulty: a !== undefined ? (this.lastJob[a]?.difficulty ?? null) : null,
+      versionMask: activeClient ? activeClient.versionMask : null,
+      failover: {
+        preferred: this.preferred,
+        current: this.current,
+        active: a ?? null,
+        onFallback: a !== undefined && a !== this.preferred,
+        probing: this.probing ?? null,
+        lastSwitchAt: this.lastSwitchAt ?? null,
+        lastSwitchReason: this.lastSwitchReason ?? null,
+        switches: this.switches,
+      },
+      pools: this.o.pools.map((p, i) => ({
+        index: i,
+        url: p.url,
+        user: p.user,
+        connection: this.clients[i]!.state,
+        consecutiveFailures: this.failures[i]!,
+        accounting: structuredClone(this.accounting[i]!),
+      })),
+    };
+  }
+
+  /** Shares refused because their token belonged to no known connection. */
+  get orphanShares(): number {
+    return this.orphanStale;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+
+  private makeClient(p: PoolConfig, i: number): StratumClient {
+    const o = this.o;
+    const c = new StratumClient({
+      url: p.url,
+      user: p.user,
+      password: p.password ?? '',
+      label: `pool${i}`,
+      ...(o.versionRollingMask !== undefined ? { versionRollingMask: o.versionRollingMask } : {}),
+      ...(p.minimumDifficulty !== undefined ? { minimumDifficulty: p.minimumDifficulty } : {}),
+      ...(p.suggestDifficulty !== undefined ? { suggestDifficulty: p.suggestDifficulty } : {}),
+      ...(p.extranonceSubscribe ? { extranonceSubscribe: true } : {}),
+      ...(p.allowRedirect ? { allowRedirect: true } : {}),
+      ...(p.tlsCaFile ? { tlsCaFile: p.tlsCaFile } : {}),
+      ...(p.tlsInsecure ? { tlsInsecure: true } : {}),
+      ...(o.readyTimeoutMs !== undefined ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
+      ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(o.submitTimeoutMs !== undefined ? { submitTimeoutMs: o.submitTimeoutMs } : {}),
+      ...(o.userAgent !== undefined ? { userAgent: o.userAgent } : {}),
+      ...(o.connector ? { connector: o.connector } : {}),
+      clock: this.clock,
+      logger: o.logger ?? silentLogger,
+    });
+    c.on('connected', ({ poolToken }) => {
+      this.tokenPool.set(poolToken, i);
+      if (this.tokenPool.size > MAX_TOKENS) this.tokenPool.delete(this.tokenPool.keys().next().value!);
+    });
+    c.on('job', (j) => this.onJob(i, j));
+    c.on('ready', () => this.onReady(i));
+    c.on('disconnected', (ev) => this.onDisconnected(i, ev));
+    c.on('shareResult', (r) => this.onShareResult(i, r));
+    c.on('difficulty', ({ difficulty }) => {
+      if (this.active === i) this.emit('difficulty', { poolIndex: i, difficulty });
+    });
+    c.on('versionMask', ({ mask }) => {
+      if (this.active === i) this.emit('versionMask', { poolIndex: i, mask });
+    });
+    c.on('message', ({ text }) => this.emit('message', { poolIndex: i, text }));
+    return c;
+  }
+
+  private onJob(i: number, j: ClientJob): void {
+    const job: PoolJob = { ...j, poolIndex: i, poolUrl: this.o.pools[i]!.url };
+    this.lastJob[i] = job;
+    if (this.active === i && this.state === 'active') this.emit('job', job);
+  }
+
+  private onReady(i: number): void {
+    if (this.state === 'stopped') return;
+    if (i !== this.current && i !== this.probing) {
+      this.clients[i]!.close('not wanted');
+      return;
+    }
+    const prev = this.active;
+    const reason =
+      i === this.probing ? 'preferred pool healthy again' : (this.lastSwitchReason ?? 'failover');
+    if (this.probing === i) this.probing = undefined;
+    if (this.current !== i && this.current !== prev) this.clients[this.current]!.close('superseded by probe');
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.current = i;
+    this.active = i;
+    this.failures[i] = 0;
+    this.failedThisRound.clear();
+    this.idleRounds = 0;
+    const wasActive = this.state === 'active' && prev !== undefined;
+    this.state = 'active';
+    this.log.info('pool_active', { index: i, url: this.o.pools[i]!.url, from: prev });
+    if (prev !== undefined && prev !== i) {
+      const old = this.clients[prev]!;
+      void old.drain(this.o.stopTimeoutMs ?? 2000);
+    }
+    if (!wasActive) this.emit('active', { index: i, url: this.o.pools[i]!.url });
+    const from = prev ?? this.lastFed;
+    if (from !== undefined && from !== i) {
+      this.switches++;
+      this.lastSwitchAt = this.clock.now();
+      this.lastSwitchReason = reason;
+      this.emit('switched', { from, to: i, reason, at: this.lastSwitchAt });
+    }
+    this.lastFed = i;
+    const job = this.lastJob[i];
+    if (job) this.emit('job', { ...job, cleanJobs: true });
+    this.scheduleProbe();
+  }
+
+  /** Pool that fed jobs most recently (survives a gap without an active pool). */
+  private lastFed: number | undefined;
+
+  private onDisconnected(i: number, ev: DisconnectEvent): void {
+    if (this.state === 'stopped') return;
+    if (i === this.probing) {
+      this.probing = undefined;
+      this.log.info('probe_failed', { index: i, reason: ev.reason, detail: ev.detail });
+      this.scheduleProbe();
+      return;
+    }
+    if (i === this.active) this.active = undefined;
+    if (i !== this.current) return;
+    if (ev.reason === 'reconnect-request') {
+      this.state = this.state === 'idle' ? 'idle' : 'connecting';
+      this.retry(i, ev.reconnectAfterMs ?? 0);
+      return;
+    }
+    if (this.state === 'active') this.state = 'connecting';
+    const limit = this.o.failuresBeforeSwitch ?? 3;
+    this.failures[i] = ev.reason === 'silence' ? limit : this.failures[i]! + 1;
+    this.lastSwitchReason = `pool${i} ${ev.reason}`;
+    this.log.warn('pool_failed', {
+      index: i,
+      reason: ev.reason,
+      detail: ev.detail,
+      failures: this.failures[i],
+    });
+    if (this.failures[i]! < limit) {
+      this.retry(i, this.backoff(this.failures[i]!));
+      return;
+    }
+    this.failures[i] = 0;
+    this.failedThisRound.add(i);
+    const next = (i + 1) % this.clients.length;
+    if (this.failedThisRound.size >= this.clients.length) {
+      this.failedThisRound.clear();
+      this.idleRounds++;
+      if (this.state !== 'idle') {
+        this.state = 'idle';
+        this.log.error('all_pools_down', {
+          pools: this.clients.length,
+          note: 'chips must idle; still probing',
+        });
+        this.emit('idle', { reason: 'all pools down' });
+      }
+      this.retry(next, this.backoff(this.idleRounds + 1));
+      return;
+    }
+    this.retry(next, 0);
+  }
+
+  private retry(i: number, delayMs: number): void {
+    this.clock.clearTimeout(this.retryTimer);
+    this.current = i;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.state === 'stopped' || this.current !== i) return;
+      this.clients[i]!.connect();
+    }, delayMs);
+  }
+
+  private backoff(n: number): number {
+    const b = this.o.backoff ?? {};
+    const base = b.baseMs ?? 1000;
+    const max = b.maxMs ?? 30_000;
+    const jitter = b.jitter ?? 0.3;
+    const d = Math.min(max, base * 2 ** Math.max(0, n - 1));
+    return Math.round(d * (1 - jitter * this.random()));
+  }
+
+  private scheduleProbe(): void {
+    this.clock.clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.state !== 'active' || this.active === this.preferred) return;
+    this.probeTimer = this.clock.setTimeout(() => {
+      this.probeTimer = undefined;
+      const p = this.preferred;
+      if (this.state !== 'active' || this.active === p || this.probing !== undefined) return;
+      if (this.clients[p]!.state !== 'idle') {
+        this.scheduleProbe();
+        return;
+      }
+      this.probing = p;
+      this.log.info('probe', { index: p, url: this.o.pools[p]!.url });
+      this.clients[p]!.connect();
+    }, this.o.probeIntervalMs ?? 60_000);
+  }
+
+  private onShareResult(i: number, r: ShareResultEvent): void {
+    const a = this.accounting[i]!;
+    const o = r.outcome;
+    switch (o.status) {
+      case 'accepted': {
+        a.accepted++;
+        a.acceptedDifficulty += r.jobDifficulty;
+        a.lastShareAt = this.clock.now();
+        const d = r.share.difficulty ?? 0;
+        if (d > a.bestShareSession) a.bestShareSession = d;
+        if (d > a.bestShareAllTime) a.bestShareAllTime = d;
+        break;
+      }
+      case 'rejected':
+        a.rejected++;
+        a.rejectedDifficulty += r.jobDifficulty;
+        a.rejectedByReason[o.reason]++;
+        break;
+      case 'stale-local':
+        a.staleLocal++;
+        break;
+      case 'no-answer':
+        a.noAnswer++;
+        break;
+    }
+    this.emit('shareResult', { ...r, poolIndex: i });
+  }
+}
