@@ -12,6 +12,7 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  boards: () => import('./commands/boards.ts'),
   demo: () => import('./commands/demo.ts'),
   selfcheck: () => import('./commands/selfcheck.ts'),
 };
