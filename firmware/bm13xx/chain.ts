@@ -422,12 +422,12 @@ export class EmulatedChain {
     const d = f.data;
     switch (f.cmd) {
       case 0: {
-        // set address: the first chip still inactive takes it; with none inactive every chip does
+        // set address: the first chip still inactive (after chain inactive) takes it; active chips
+        // relay it, so with no inactive chip left it falls off the end of the chain
         const target = this.chips.find((c) => c.inactive);
-        if (target) {
-          target.address = d[0]!;
-          target.inactive = false;
-        } else for (const c of this.chips) c.address = d[0]!;
+        if (!target) return;
+        target.address = d[0]!;
+        target.inactive = false;
         this.updateRanges();
         return;
       }
