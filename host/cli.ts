@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   boards: () => import('./commands/boards.ts'),
   demo: () => import('./commands/demo.ts'),
   selfcheck: () => import('./commands/selfcheck.ts'),
+  sim: () => import('./commands/sim.ts'),
 };
 
 /** Registers a subcommand (used by modules that add commands, e.g. `sim`, `run`, `boards`). */

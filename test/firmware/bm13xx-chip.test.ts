@@ -6,11 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  createEmulatedChain,
-  type EmulatedChain,
-  type EmulatedChainOptions,
-} from '../../firmware/bm13xx/chain.ts';
+import { createEmulatedChain, type EmulatedChainOptions } from '../../firmware/bm13xx/chain.ts';
 import type { ChipModel } from '../../firmware/bm13xx/models.ts';
 import { be32, midstate } from '../../firmware/bm13xx/sha256.ts';
 import { ManualClock } from '../../lib/clock.ts';
