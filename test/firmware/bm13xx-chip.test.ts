@@ -172,7 +172,7 @@ test('BM1397 job vector parses into its fields and the public midstate', async (
   assert.equal(j.startWord, 0);
   assert.equal((j.w0 >>> 0).toString(16), 'c604a846');
   const be = Buffer.alloc(32);
-  j.midstates[0]!.forEach((w, i) => be.writeInt32BE(w, i * 4));
+  for (const [i, w] of j.midstates[0]!.entries()) be.writeInt32BE(w, i * 4);
   assert.equal(be.toString('hex'), ms.expected_midstate_be);
   // the emulator's own SHA-256 compression gives the same midstate from the header fields
   const h = header({
