@@ -22,6 +22,10 @@
  *     .setFrequency(mhz: number): void                    // tell it what the chips really run at
  *   createThermal(opts: ThermalMonitorOptions | { disabled: true; frequencyMHz?: number }): Thermal
  *   new UnmonitoredThermal(frequencyMHz?, clock?)         // status().state === 'unmonitored'; .warning to print
+ *   createSimThermal(opts): Promise<SimThermal>           // sim-* boards / demo: model + emulated parts + real drivers
+ *
+ * Sensors come from drivers/sensors: openI2cSensors(bus, specs) for EMC2101 / TMP1075 / LM75 / TMP75 on an
+ * I2cBus, openFirmataBoard({ path, fanPin, tachPin }) for a Firmata I/O board (it is both sensor and fan).
  *
  * The daemon must not hash before a 'resume' (reason 'startup') arrives or while
  * status().hashingAllowed is false. Pure pieces (Protection, FanController, Pid) are exported for tests.
@@ -52,6 +56,7 @@ export {
   type ThermalState,
   type ThrottleOptions,
 } from './protection.ts';
+export { createSimThermal, type SimThermal, type SimThermalOptions } from './sim.ts';
 export { UNMONITORED_WARNING, UnmonitoredThermal } from './unmonitored.ts';
 
 /** What the daemon holds: a real monitor or the explicit `--no-thermal` stand-in. */
