@@ -80,7 +80,9 @@ const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     for (const model of ['BM1397', 'BM1370'] as const) {
       const value = await chipRate(model, ms);
-      ctx.log(`  ${model}: ${(value / 1e6).toFixed(2)} MH/s emulated vs node:crypto ${(baseline / 1e6).toFixed(2)} MH/s`);
+      ctx.log(
+        `  ${model}: ${(value / 1e6).toFixed(2)} MH/s emulated vs node:crypto ${(baseline / 1e6).toFixed(2)} MH/s`,
+      );
       rows.push({
         suite: 'emulator',
         name: `emulated hash rate per core (${model}${model === 'BM1370' ? ', rolling' : ''})`,
