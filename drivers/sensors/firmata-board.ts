@@ -49,7 +49,7 @@ export interface FirmataBoardOptions {
   /** Digital pin with the fan tach (e.g. 2); omit when there is none. */
   tachPin?: number;
   tachPulsesPerRev?: number;
-  /** A temperature older than this is refused (MCU hung or unplugged), ms. */
+  /** A temperature older than this is refused (MCU hung or unplugged), ms (default 400: ~20 missed reports). */
   staleAfterMs?: number;
   /** Give up opening after this long, ms. */
   openTimeoutMs?: number;
@@ -79,7 +79,7 @@ export class FirmataBoard implements TemperatureSensor, FanDriver {
     readonly board: five.Board,
   ) {
     this.clock = opts.clock ?? systemClock;
-    this.staleAfterMs = opts.staleAfterMs ?? 1500;
+    this.staleAfterMs = opts.staleAfterMs ?? 400;
     this.ppr = opts.tachPulsesPerRev ?? 2;
     this.params = { ...DEFAULT_THERMISTOR, ...opts.thermistor };
     const ch = opts.thermistorChannel ?? 0;
