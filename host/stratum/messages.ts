@@ -222,12 +222,17 @@ export function parseLine(line: string): Result<StratumMessage> {
 // Field validators
 
 const HEX_RE = /^[0-9a-fA-F]*$/;
+const UPPER_RE = /[A-F]/;
 
 function isHex(s: unknown): s is string {
   return typeof s === 'string' && s.length % 2 === 0 && HEX_RE.test(s);
 }
 function isHexN(s: unknown, chars: number): s is string {
   return typeof s === 'string' && s.length === chars && HEX_RE.test(s);
+}
+/** Lower-cases validated hex only when it has upper-case digits (no copy for the usual input). */
+function lower(s: string): string {
+  return UPPER_RE.test(s) ? s.toLowerCase() : s;
 }
 
 /** `x` as a lower-case 8-hex-digit word, e.g. 0x1fffe000 → "1fffe000". */
@@ -300,7 +305,7 @@ export function parseNotify(params: unknown[]): Result<NotifyJob> {
   for (let i = 0; i < branch.length; i++) {
     const b = branch[i];
     if (!isHexN(b, 64)) return fail('params', `${f(4)}[${i}]`, 'not a 32-byte hex hash');
-    merkleBranch[i] = b.toLowerCase();
+    merkleBranch[i] = lower(b);
   }
   if (!isHexN(version, 8)) return fail('params', f(5), 'not 8 hex digits');
   if (!isHexN(nbits, 8)) return fail('params', f(6), 'not 8 hex digits');
@@ -308,13 +313,13 @@ export function parseNotify(params: unknown[]): Result<NotifyJob> {
   if (typeof clean !== 'boolean') return fail('params', f(8), 'not a boolean');
   return ok({
     jobId,
-    prevhash: prevhash.toLowerCase(),
-    coinb1: coinb1.toLowerCase(),
-    coinb2: coinb2.toLowerCase(),
+    prevhash: lower(prevhash),
+    coinb1: lower(coinb1),
+    coinb2: lower(coinb2),
     merkleBranch,
-    version: version.toLowerCase(),
-    nbits: nbits.toLowerCase(),
-    ntime: ntime.toLowerCase(),
+    version: lower(version),
+    nbits: lower(nbits),
+    ntime: lower(ntime),
     cleanJobs: clean,
   });
 }
@@ -334,7 +339,7 @@ function parseExtranonce1(v: unknown, field: string): Result<string> {
   if (!isHex(v) || v.length > MAX_EXTRANONCE1_BYTES * 2) {
     return fail('params', field, `not even-length hex of at most ${MAX_EXTRANONCE1_BYTES} bytes`);
   }
-  return ok(v.toLowerCase());
+  return ok(lower(v));
 }
 
 /** Validates a pool request or notification. `id` is kept for the ones the client must answer. */
