@@ -6,6 +6,7 @@
  * client.reconnect…), go silent, or close connections.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { vector } from '../helpers/vectors.ts';
 
 interface SlushVector {
@@ -60,8 +61,9 @@ export class ScriptedServer {
     readonly opts: ScriptOptions,
   ) {}
 
-  static async start(opts: ScriptOptions = {}, port = 0): Promise<ScriptedServer> {
-    const server = createServer();
+  /** Listens on 127.0.0.1:`port` (0 = any); with `tls` (key, cert) it speaks TLS. */
+  static async start(opts: ScriptOptions = {}, port = 0, tls?: TlsOptions): Promise<ScriptedServer> {
+    const server: Server = tls ? createTlsServer(tls) : createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -69,7 +71,8 @@ export class ScriptedServer {
     const addr = server.address();
     if (!addr || typeof addr !== 'object') throw new Error('no address');
     const s = new ScriptedServer(server, addr.port, opts);
-    server.on('connection', (sock) => s.onConnection(sock));
+    server.on(tls ? 'secureConnection' : 'connection', (sock: Socket) => s.onConnection(sock));
+    if (tls) server.on('tlsClientError', () => {});
     return s;
   }
 
