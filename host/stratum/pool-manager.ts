@@ -261,13 +261,13 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
     if (this.state === 'stopped' || this.active === index) return;
     this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.current !== index && this.current !== this.active)
-      this.clients[this.current]!.close('manual switch');
-    if (this.probing !== undefined && this.probing !== index) {
-      this.clients[this.probing]!.close('manual switch');
-      this.probing = undefined;
-    }
+    // Update the bookkeeping first: closing a client emits 'disconnected' synchronously.
+    const old = this.current;
+    const probe = this.probing;
     this.current = index;
+    this.probing = undefined;
+    if (old !== index && old !== this.active) this.clients[old]!.close('manual switch');
+    if (probe !== undefined && probe !== index) this.clients[probe]!.close('manual switch');
     this.failures[index] = 0;
     this.failedThisRound.clear();
     this.clients[index]!.connect();
@@ -366,11 +366,12 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
     const reason =
       i === this.probing ? 'preferred pool healthy again' : (this.lastSwitchReason ?? 'failover');
     if (this.probing === i) this.probing = undefined;
-    if (this.current !== i && this.current !== prev) this.clients[this.current]!.close('superseded by probe');
     this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    const old = this.current;
     this.current = i;
     this.active = i;
+    if (old !== i && old !== prev) this.clients[old]!.close('superseded by probe');
     this.failures[i] = 0;
     this.failedThisRound.clear();
     this.idleRounds = 0;

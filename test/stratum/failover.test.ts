@@ -271,6 +271,25 @@ describe('PoolManager failover', () => {
     assert.deepEqual(a!.methods('mining.subscribe')[1]!.params![1], '08000002', 'resumes the session');
   });
 
+  it('a manual switch away from a pool still in its handshake counts no failure there', async () => {
+    const a = await ScriptedServer.start();
+    a.silent = true;
+    live.push(a);
+    const [b] = await pools(1);
+    const { pm, clock, ev } = manager([a, b!], { failuresBeforeSwitch: 3 });
+    pm.start();
+    await waitFor(() => a.methods('mining.authorize').length === 1, 'handshake with the silent pool');
+    assert.equal(pm.getStatus().pools[0]!.connection, 'handshake');
+    pm.switchTo(1);
+    await runUntil(clock, () => ev.active.length === 1, 'switched pool active', 5000);
+    const st = pm.getStatus();
+    assert.equal(st.pools[0]!.consecutiveFailures, 0);
+    assert.equal(st.pools[0]!.connection, 'idle');
+    assert.equal(st.failover.active, 1);
+    assert.equal(ev.idle, 0);
+    assert.equal(st.failover.onFallback, false);
+  });
+
   it('a pool that accepts TCP but never sends a notify is not healthy (ready timeout → next pool)', async () => {
     const a = await ScriptedServer.start({ notifyOnAuthorize: false });
     live.push(a);
