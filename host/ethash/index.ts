@@ -47,3 +47,4 @@ export function checkShare(
 export function headerWords(headerHashHex: string): Uint32Array {
   return bytesToWords(hexToBytes(headerHashHex, 32, 'header hash'));
 }
+export * from './verifier.ts';
