@@ -113,6 +113,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
   private commandChain: Promise<void> = Promise.resolve();
   private pendingCommands = 0;
   private lastDiscoveryKey = '';
+  private lastDiscoveryShape = '';
   private readonly s: MqttTelemetryStats = {
     connected: false,
     connects: 0,
@@ -291,7 +292,10 @@ export class MqttTelemetry extends EventEmitter<Events> {
     this.s.connects++;
     this.backoff.reset();
     this.lastDiscoveryKey = '';
+    this.lastDiscoveryShape = '';
     const client = this.client!;
+    // Small messages (replies, events): send at once instead of waiting on Nagle's algorithm.
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.log.info('mqtt_connected', { url: this.opts.url, connects: this.s.connects });
     // MQTT 5: retain handling 2 = do not send retained messages on subscribe (3.1.1: we check the flag).
     client.subscribe(this.topics.command, {
@@ -327,6 +331,10 @@ export class MqttTelemetry extends EventEmitter<Events> {
 
   private maybePublishDiscovery(state: MinerState): void {
     if (this.opts.discovery === false) return;
+    // Discovery only depends on the state's shape; skip the rebuild while the shape is unchanged.
+    const shape = discoveryShape(state);
+    if (shape === this.lastDiscoveryShape) return;
+    this.lastDiscoveryShape = shape;
     const msgs = buildDiscovery(state, {
       deviceId: this.deviceId,
       prefix: this.opts.discoveryPrefix ?? 'homeassistant',
@@ -449,6 +457,21 @@ export class MqttTelemetry extends EventEmitter<Events> {
     if (this.s.connected)
       this.client?.publish(this.topics.reply, JSON.stringify(r), { qos: 1, retain: false });
   }
+}
+
+/** What discovery depends on (names, counts, limits, optional figures), as a cheap string. */
+function discoveryShape(s: MinerState): string {
+  return JSON.stringify([
+    s.device.name,
+    s.device.version,
+    s.board.model,
+    s.temperatures.map((t) => t.name),
+    s.fan.rpm.length,
+    s.pools.map((p) => p.url),
+    s.limits,
+    s.powerW === undefined,
+    s.voltageMv === undefined,
+  ]);
 }
 
 /** The state as published: pool URLs without credentials. */

@@ -53,6 +53,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
       'log_type error',
       'log_type warning',
       'max_queued_messages 1000',
+      'set_tcp_nodelay true',
       '',
     ].join('\n'),
   );
