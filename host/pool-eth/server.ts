@@ -207,13 +207,16 @@ export class EthPoolServer extends EventEmitter<{
     for (const c of this.conns.values()) if (c.authorized) this.sendTargets(c, targetFromShareDifficulty(d));
   }
 
-  /** New extranonce for every connection, applying from the next job. */
-  rotateExtranonce(): void {
+  /** New extranonce for every connection, applying from the next job; returns the new values. */
+  rotateExtranonce(): string[] {
+    const out: string[] = [];
     for (const c of this.conns.values()) {
       c.extranonce = this.makeExtranonce();
       if (c.dialect === 'v1') c.socket.write(encodeV1Notification('mining.set_extranonce', [c.extranonce]));
       else if (c.dialect === 'v2') c.socket.write(encodeV2Set({ extranonce: c.extranonce }));
+      out.push(c.extranonce);
     }
+    return out;
   }
 
   /** Raw line to every connection (tests: garbage, odd messages). */
