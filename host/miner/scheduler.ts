@@ -130,6 +130,7 @@ export class ChainScheduler {
   private sending = false;
   private readonly o: SchedulerOptions;
   private readonly versions: number;
+  private minShareDifficulty = 0;
 
   constructor(o: SchedulerOptions) {
     this.o = o;
@@ -178,6 +179,15 @@ export class ChainScheduler {
       this.restartTimer();
       void this.sendNext();
     }
+  }
+
+  /**
+   * The pool's latest set_difficulty. Jobs carry the difficulty that applied when they were issued
+   * (the Stratum rule), but some pools (public-pool's vardiff) apply a change to shares at once:
+   * shares weaker than the latest difficulty are then not submitted (they would come back 23).
+   */
+  setMinShareDifficulty(d: number): void {
+    this.minShareDifficulty = Number.isFinite(d) && d > 0 ? d : 0;
   }
 
   /** Stops sending work and forgets the slots (no pool, overheat, pause). */
@@ -277,6 +287,10 @@ export class ChainScheduler {
       }
     }
     this.o.onNonce?.(check, n.chipIndex);
+    if (check.kind === 'share' && check.difficulty < this.minShareDifficulty) {
+      this.counters.low++;
+      return check;
+    }
     if (check.kind === 'share' || check.kind === 'block') {
       if (check.kind === 'block') this.counters.blocks++;
       this.counters.shares++;

@@ -1,0 +1,623 @@
+/**
+ * The daemon: joins the pool manager, the per-chain scheduler, the chain driver and the thermal monitor,
+ * and exposes the result as a MinerSource (state, events, control) for telemetry and the CLI.
+ *
+ * Hashing is allowed only when all of these hold, and the chips are idled the moment one fails:
+ *   thermal says so (started, not overheated, temperature known) · not paused · a pool is active ·
+ *   the chain is initialised.
+ * Startup order is safety order: thermal first (fan spinning, first valid reading), then the chain,
+ * then the pool. Shutdown: chips idle first, then pending submits (≤ 2 s), then the rest.
+ */
+
+import type { BoardProfile } from '../../boards/types.ts';
+import type { FanDriver, TemperatureSensor } from '../../drivers/sensors/types.ts';
+import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
+import { type Logger, silentLogger } from '../../lib/log.ts';
+import type {
+  ChainState,
+  FanSetting,
+  MinerControl,
+  MinerEvent,
+  MinerLimits,
+  MinerSource,
+  MinerState,
+  MiningState,
+  PoolInfo,
+  Unsubscribe,
+} from '../api/types.ts';
+import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../stratum/pool-manager.ts';
+import { PoolManager } from '../stratum/pool-manager.ts';
+import { createThermal, type Thermal, type ThermalDecision } from '../thermal/index.ts';
+import { VERSION } from '../version.ts';
+import {
+  type ChainPort,
+  ChainScheduler,
+  type ChipNonce,
+  jobIntervalMs,
+  type ShareCandidate,
+} from './scheduler.ts';
+
+/** What the daemon needs from a chain (a driver over a transport, real or emulated). */
+export interface ChainRuntime extends ChainPort {
+  readonly name: string;
+  /** Enumerates and configures the chips and ramps to `frequencyMhz`. Rejects with a clear error. */
+  init(frequencyMhz: number): Promise<void>;
+  setFrequency(mhz: number): Promise<void>;
+  setVersionMask(mask: number): Promise<void>;
+  /** Stops the chips hashing (no more work; on real boards: low clock / reset held). */
+  idle(): Promise<void>;
+  onNonce(listener: (n: ChipNonce) => void): Unsubscribe;
+  /** Faults after init (chain stopped answering, device unplugged). */
+  onFault(listener: (message: string) => void): Unsubscribe;
+  /** The chips' ticket (reporting floor) difficulty. */
+  readonly ticketDifficulty: number;
+  /** Hashrate from the chips' own counters (GH/s), where they have them. */
+  counterHashrateGhs?(): number | undefined;
+  close(): Promise<void>;
+}
+
+/** A board's hardware, ready to use: built by host/miner/hardware.ts from a BoardProfile. */
+export interface BoardHardware {
+  chains: ChainRuntime[];
+  sensors: TemperatureSensor[];
+  fan?: FanDriver;
+  /** What the chips can really do now, GH/s (frequency × cores, or the emulator's measured rate). */
+  expectedGhs(frequencyMhz: number): number;
+  /** Hooks for emulated boards (the thermal model follows hashing and frequency). */
+  onHashing?(hashing: boolean): void;
+  onFrequency?(mhz: number): void;
+  close(): Promise<void>;
+}
+
+export interface MinerOptions {
+  board: BoardProfile;
+  hardware: BoardHardware;
+  pools: PoolConfig[];
+  deviceId: string;
+  name?: string;
+  frequencyMhz?: number;
+  /** 'auto' (PID) or a fixed duty. */
+  fan?: 'auto' | number;
+  /** false only with an explicit --no-thermal. */
+  thermal?: boolean;
+  targetTempC?: number;
+  maxTempC?: number;
+  /** Version mask the chips roll (BIP 310 request); default 0x1fffe000. */
+  versionMask?: number;
+  /** Chip job interval override (ms); default from the model (ESP-Miner). */
+  jobIntervalMs?: number;
+  pool?: Partial<Omit<PoolManagerOptions, 'pools' | 'clock' | 'logger'>>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+type Listener = (e: MinerEvent) => void;
+
+export class Miner implements MinerSource {
+  readonly limits: MinerLimits;
+  readonly control: MinerControl;
+  readonly pools: PoolManager;
+  readonly thermal: Thermal;
+  readonly schedulers: ChainScheduler[];
+  private readonly o: MinerOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly listeners = new Set<Listener>();
+  private readonly startedAt: number;
+  private frequency: number;
+  private paused = false;
+  private thermalAllowed = false;
+  private poolActive = false;
+  private chainsReady = false;
+  private hashing = false;
+  private lastJob: ManagerJob | undefined;
+  private overheat: { active: boolean; since?: number; reason?: string } = { active: false };
+  private fanMode: 'auto' | 'manual';
+  private statusTimer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly unsubs: Unsubscribe[] = [];
+  private hwErrorsLogged = 0;
+
+  constructor(o: MinerOptions) {
+    this.o = o;
+    this.clock = o.clock ?? systemClock;
+    this.log = o.logger ?? silentLogger;
+    this.startedAt = this.clock.now();
+    const lim = o.board.limits;
+    this.frequency = clamp(
+      o.frequencyMhz ?? lim.frequencyMhz.default,
+      lim.frequencyMhz.min,
+      lim.frequencyMhz.max,
+    );
+    this.limits = {
+      frequencyMhz: { min: lim.frequencyMhz.min, max: lim.frequencyMhz.max },
+      fanPercent: { min: lim.minFanPercent, max: 100 },
+    };
+    this.fanMode = o.fan === undefined || o.fan === 'auto' ? 'auto' : 'manual';
+    const versionMask = o.versionMask ?? 0x1fffe000;
+    this.pools = new PoolManager({
+      ...o.pool,
+      pools: o.pools,
+      versionRollingMask: versionMask,
+      clock: this.clock,
+      logger: this.log.child('pool'),
+    });
+    this.thermal =
+      o.thermal === false
+        ? createThermal({ disabled: true, frequencyMHz: this.frequency })
+        : createThermal({
+            sensors: o.hardware.sensors,
+            ...(o.hardware.fan ? { fan: o.hardware.fan } : {}),
+            protection: {
+              limitC: o.maxTempC ?? lim.maxTempC,
+              targetC: o.targetTempC ?? lim.targetTempC,
+              frequencyMHz: this.frequency,
+              minFrequencyMHz: lim.frequencyMhz.min,
+            },
+            fanControl: { targetC: o.targetTempC ?? lim.targetTempC, minDuty: lim.minFanPercent },
+            clock: this.clock,
+            logger: this.log.child('thermal'),
+          });
+    this.schedulers = o.hardware.chains.map(
+      (chain, i) =>
+        new ChainScheduler({
+          chain,
+          clock: this.clock,
+          logger: this.log.child(`chain${i}`),
+          intervalMs: o.jobIntervalMs ?? jobIntervalMs(chain.model, chain.chipCount, this.frequency),
+          ticketDifficulty: chain.ticketDifficulty,
+          submit: (s) => this.submit(s, i),
+        }),
+    );
+    this.control = this.makeControl();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // lifecycle
+
+  async start(): Promise<void> {
+    const { hardware } = this.o;
+    this.unsubs.push(this.thermal.onDecision((d) => this.onThermal(d)));
+    if (this.fanMode === 'manual') this.thermal.setManualFan(Number(this.o.fan));
+    this.thermal.start();
+    if (this.o.thermal === false) this.thermalAllowed = true;
+    for (const [i, chain] of hardware.chains.entries()) {
+      this.unsubs.push(chain.onNonce((n) => this.onNonce(i, n)));
+      this.unsubs.push(chain.onFault((m) => this.fault(`chain${i}`, 'error', m)));
+    }
+    await Promise.all(hardware.chains.map((c) => c.init(this.frequency)));
+    this.chainsReady = true;
+    this.log.info('chains.ready', {
+      chains: hardware.chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
+      frequencyMhz: this.frequency,
+    });
+    this.pools.on('job', (j) => this.onJob(j));
+    this.pools.on('idle', () => {
+      this.poolActive = false;
+      this.log.warn('pools.idle', { reason: 'no pool usable; chips idle until one answers' });
+      this.update();
+    });
+    this.pools.on('active', (a) => {
+      this.poolActive = true;
+      this.log.info('pools.active', { index: a.index, url: a.url });
+      this.update();
+    });
+    this.pools.on('switched', (s) => {
+      this.emit({
+        type: 'pool_switched',
+        time: Date.now(),
+        from: s.from,
+        to: s.to,
+        reason: s.reason,
+      });
+      this.changed();
+    });
+    this.pools.on('versionMask', ({ mask }) => {
+      for (const c of hardware.chains)
+        void c.setVersionMask(mask).catch((e) => this.fault('chain', 'warning', String(e)));
+    });
+    this.pools.on('difficulty', ({ difficulty }) => {
+      for (const s of this.schedulers) s.setMinShareDifficulty(difficulty);
+    });
+    this.pools.start();
+  }
+
+  /** Chips idle at once; pending submits get up to 2 s; then everything closes. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.paused = true;
+    this.update();
+    for (const s of this.schedulers) s.stop();
+    await Promise.allSettled(this.o.hardware.chains.map((c) => c.idle()));
+    await this.pools.stop();
+    this.clock.clearInterval(this.statusTimer);
+    for (const u of this.unsubs.splice(0)) u();
+    await this.thermal.stop();
+    await Promise.allSettled(this.o.hardware.chains.map((c) => c.close()));
+    await this.o.hardware.close();
+    this.listeners.clear();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // the hashing gate
+
+  private get canHash(): boolean {
+    return !this.stopped && this.thermalAllowed && !this.paused && this.poolActive && this.chainsReady;
+  }
+
+  /** Re-evaluates the gate: idles the chips the moment a condition fails, resumes when all hold. */
+  private update(): void {
+    const want = this.canHash;
+    if (want === this.hashing) return;
+    this.hashing = want;
+    this.o.hardware.onHashing?.(want);
+    if (!want) {
+      for (const s of this.schedulers) s.idle();
+      for (const c of this.o.hardware.chains)
+        void c.idle().catch((e) => this.fault('chain', 'error', String(e)));
+      this.log.info('mining.idle', { reason: this.idleReason() });
+    } else {
+      this.log.info('mining.running', { frequencyMhz: this.frequency });
+      if (this.lastJob)
+        this.feed({ ...this.lastJob, cleanJobs: true, job: { ...this.lastJob.job, cleanJobs: true } });
+    }
+    this.changed();
+  }
+
+  private idleReason(): string {
+    if (this.stopped) return 'stopping';
+    if (!this.thermalAllowed)
+      return this.overheat.active ? `overheat: ${this.overheat.reason}` : 'waiting for thermal';
+    if (this.paused) return 'paused';
+    if (!this.poolActive) return 'no pool';
+    return 'chains not ready';
+  }
+
+  private onJob(j: ManagerJob): void {
+    this.lastJob = j;
+    if (this.hashing) this.feed(j);
+  }
+
+  private feed(j: ManagerJob): void {
+    for (const s of this.schedulers) {
+      s.setJob({
+        notify: j.job,
+        extranonce1: j.extranonce1,
+        extranonce2Size: j.extranonce2Size,
+        difficulty: j.difficulty,
+        versionMask: j.versionMask,
+        poolToken: j.poolToken,
+      });
+    }
+  }
+
+  private onNonce(chainIndex: number, n: ChipNonce): void {
+    const s = this.schedulers[chainIndex];
+    if (!s) return;
+    const check = s.handleNonce(n);
+    if (check?.kind === 'hw-error' && this.hwErrorsLogged < 20) {
+      this.hwErrorsLogged++;
+      this.log.warn('nonce.hardware_error', {
+        chain: chainIndex,
+        chip: n.chipIndex,
+        reason: check.reason ?? 'hash above the ticket target',
+      });
+    }
+  }
+
+  private submit(share: ShareCandidate, chainIndex: number): void {
+    const c = share.check;
+    if (c.kind === 'block') {
+      this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
+      this.emit({
+        type: 'block_found',
+        time: Date.now(),
+        pool: this.activePoolIndex(),
+        hash: c.hashHex,
+        difficulty: c.difficulty,
+      });
+    }
+    const pool = this.activePoolIndex();
+    void this.pools
+      .submit({
+        poolToken: String(share.poolToken),
+        jobId: c.jobId,
+        extranonce2: c.extranonce2Hex,
+        ntime: c.ntime,
+        nonce: c.nonce,
+        ...(share.rolling ? { versionBits: c.versionBits } : {}),
+        difficulty: c.difficulty,
+      })
+      .then((outcome) => {
+        const time = Date.now();
+        if (outcome.status === 'accepted') {
+          this.log.info('share.accepted', {
+            chain: chainIndex,
+            chip: share.chipIndex,
+            difficulty: round(c.difficulty),
+          });
+          this.emit({
+            type: 'share_accepted',
+            time,
+            pool,
+            difficulty: c.difficulty,
+            chain: chainIndex,
+            chip: share.chipIndex,
+          });
+        } else {
+          const reason = outcome.status === 'rejected' ? outcome.reason : outcome.status;
+          this.log.warn('share.rejected', {
+            chain: chainIndex,
+            reason,
+            detail: 'message' in outcome ? outcome.message : undefined,
+          });
+          this.emit({ type: 'share_rejected', time, pool, difficulty: c.difficulty, reason });
+        }
+      });
+  }
+
+  private onThermal(d: ThermalDecision): void {
+    if (d.kind === 'stop-hashing') {
+      this.thermalAllowed = false;
+      const reason = `${d.reason} at ${d.tempC === null ? 'unknown temperature' : `${d.tempC.toFixed(1)} °C`} (limit ${d.limitC} °C)`;
+      this.overheat = { active: true, since: Date.now(), reason };
+      this.log.error('thermal.stop_hashing', { reason, detail: d.detail });
+      this.emit({
+        type: 'overheat',
+        time: Date.now(),
+        active: true,
+        sensor: 'chip',
+        celsius: d.tempC,
+        limit: d.limitC,
+      });
+      this.update();
+      return;
+    }
+    if (d.kind === 'resume' || d.kind === 'throttle') {
+      const wasOverheat = this.overheat.active;
+      if (d.frequencyMHz !== this.frequency) void this.applyFrequency(d.frequencyMHz, d.kind);
+      if (d.kind === 'resume') {
+        this.thermalAllowed = true;
+        if (wasOverheat) {
+          this.overheat = { active: false };
+          this.log.warn('thermal.resume', {
+            reason: d.reason,
+            frequencyMhz: d.frequencyMHz,
+            reducedFromMhz: d.reducedFromMHz,
+          });
+          this.emit({
+            type: 'overheat',
+            time: Date.now(),
+            active: false,
+            sensor: 'chip',
+            celsius: this.thermal.status().maxC,
+            limit: this.o.maxTempC ?? this.o.board.limits.maxTempC,
+          });
+        }
+        this.update();
+      }
+    }
+  }
+
+  private async applyFrequency(mhz: number, why: string): Promise<number> {
+    const lim = this.limits.frequencyMhz;
+    const f = clamp(mhz, lim.min, lim.max);
+    this.frequency = f;
+    this.o.hardware.onFrequency?.(f);
+    this.thermal.setFrequency(f);
+    await Promise.all(this.o.hardware.chains.map((c) => c.setFrequency(f)));
+    this.log.info('frequency.set', { mhz: f, why });
+    this.changed();
+    return f;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // MinerSource
+
+  onEvent(listener: Listener): Unsubscribe {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: MinerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn('listener.failed', { event: e.type, error: (err as Error).message });
+      }
+    }
+  }
+
+  private changed(): void {
+    this.emit({ type: 'state_changed', time: Date.now() });
+  }
+
+  private fault(component: string, severity: 'warning' | 'error' | 'critical', message: string): void {
+    this.log.warn('fault', { component, severity, message });
+    this.emit({ type: 'fault', time: Date.now(), component, severity, message });
+  }
+
+  private activePoolIndex(): number {
+    return this.pools.getStatus().pool?.index ?? -1;
+  }
+
+  get miningState(): MiningState {
+    if (this.overheat.active) return 'overheat';
+    if (this.paused) return 'paused';
+    return this.hashing ? 'running' : 'idle';
+  }
+
+  getState(): MinerState {
+    const now = this.clock.now();
+    const st = this.pools.getStatus();
+    const th = this.thermal.status();
+    const acc = st.pools.map((p) => p.accounting);
+    const sum = (f: (a: (typeof acc)[number]) => number) => acc.reduce((x, a) => x + f(a), 0);
+    const byReason: Record<string, number> = {};
+    for (const a of acc)
+      for (const [k, v] of Object.entries(a.rejectedByReason)) if (v) byReason[k] = (byReason[k] ?? 0) + v;
+    const stale = byReason.stale ?? 0;
+    const last = acc.map((a) => a.lastShareAt).filter((x): x is number => x !== undefined);
+    const chains: ChainState[] = this.schedulers.map((s, i) => {
+      const hr = s.hashrate(60_000);
+      const chain = this.o.hardware.chains[i]!;
+      return {
+        index: i,
+        chipModel: chain.model.model,
+        hashrate: hr.total,
+        errors: s.counters.hardwareErrors,
+        frequencyMhz: this.frequency,
+        chips: s.chips.map((c, k) => ({
+          index: k,
+          hashrate: hr.chips[k] ?? 0,
+          errors: c.hardwareErrors,
+          frequencyMhz: this.frequency,
+        })),
+      };
+    });
+    const rate = (w: number) => this.schedulers.reduce((x, s) => x + s.hashrate(w).total, 0);
+    const poolIdx = st.pool?.index;
+    const pools: PoolInfo[] = st.pools.map((p) => ({
+      index: p.index,
+      url: p.url,
+      user: p.user,
+      status: p.index === st.failover.active ? 'alive' : p.connection === 'idle' ? 'dead' : 'connecting',
+      difficulty: p.index === poolIdx ? (st.difficulty ?? 0) : 0,
+      priority: p.index,
+      accepted: p.accounting.accepted,
+      rejected: p.accounting.rejected,
+      stale: p.accounting.rejectedByReason.stale ?? 0,
+    }));
+    return {
+      time: Date.now(),
+      device: {
+        id: this.o.deviceId,
+        name: this.o.name ?? this.o.board.name,
+        version: VERSION,
+        uptimeS: Math.floor((now - this.startedAt) / 1000),
+      },
+      board: { name: this.o.board.id, model: this.o.board.name },
+      mining: this.miningState,
+      overheat: { ...this.overheat },
+      hashrate: {
+        now: rate(10_000),
+        avg1m: rate(60_000),
+        avg10m: rate(600_000),
+        avg1h: rate(3_600_000),
+        sinceStart: this.schedulers.reduce((x, s) => x + s.averageHashrate(), 0),
+        expected: this.hashing ? this.o.hardware.expectedGhs(this.frequency) : 0,
+      },
+      shares: {
+        accepted: sum((a) => a.accepted),
+        rejected: sum((a) => a.rejected),
+        rejectedByReason: byReason,
+        stale,
+        acceptedDifficulty: sum((a) => a.acceptedDifficulty),
+        rejectedDifficulty: sum((a) => a.rejectedDifficulty),
+        hardwareErrors: this.schedulers.reduce((x, s) => x + s.counters.hardwareErrors, 0),
+        blocksFound: this.schedulers.reduce((x, s) => x + s.counters.blocks, 0),
+        ...(last.length ? { lastShareTime: Date.now() - (now - Math.max(...last)) } : {}),
+      },
+      bestDifficulty: {
+        session: Math.max(0, ...acc.map((a) => a.bestShareSession)),
+        allTime: Math.max(0, ...acc.map((a) => a.bestShareAllTime)),
+      },
+      pool: st.pool
+        ? {
+            index: st.pool.index,
+            url: st.pool.url,
+            user: st.pool.user,
+            status: st.state === 'active' ? 'alive' : 'connecting',
+            difficulty: st.difficulty ?? 0,
+            failover: st.failover.onFallback ? 'failover' : 'primary',
+          }
+        : null,
+      pools,
+      chains,
+      temperatures: th.sensors.map((s, i) => ({
+        name: this.sensorName(i, s.name),
+        celsius: s.celsius,
+        ...(th.limitC !== null ? { limit: th.limitC } : {}),
+      })),
+      fan: { mode: this.fanMode, dutyPercent: th.fan.duty ?? 0, rpm: [th.fan.rpm ?? null] },
+      frequencyMhz: this.frequency,
+      ...(th.voltageMv !== null ? { voltageMv: th.voltageMv } : {}),
+      limits: this.limits,
+    };
+  }
+
+  private sensorName(i: number, raw: string): string {
+    return this.o.hardware.sensors.length === 1 ? 'chip' : `chip${i}` || raw;
+  }
+
+  /** Prints a status line every `ms` through `print` (the CLI's live status). */
+  startStatus(ms: number, print: (s: MinerState) => void): void {
+    this.clock.clearInterval(this.statusTimer);
+    this.statusTimer = this.clock.setInterval(() => print(this.getState()), ms);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // control
+
+  private makeControl(): MinerControl {
+    return {
+      pause: async () => {
+        this.paused = true;
+        this.update();
+      },
+      resume: async () => {
+        if (this.overheat.active)
+          throw new Error(`cannot resume during overheat protection (${this.overheat.reason})`);
+        this.paused = false;
+        this.update();
+      },
+      setFan: async (s: FanSetting) => {
+        if (s.mode === 'auto') {
+          this.fanMode = 'auto';
+          this.thermal.setManualFan(undefined);
+        } else {
+          const { min, max } = this.limits.fanPercent;
+          if (!Number.isFinite(s.percent) || s.percent < 0 || s.percent > max) {
+            throw new Error(`fan percent ${s.percent} outside ${0}..${max}`);
+          }
+          this.fanMode = 'manual';
+          this.thermal.setManualFan(Math.max(min, s.percent));
+        }
+        this.changed();
+      },
+      setFrequency: (mhz: number) => {
+        if (!Number.isFinite(mhz)) return Promise.reject(new Error(`frequency ${mhz} is not a number`));
+        return this.applyFrequency(mhz, 'command');
+      },
+      switchPool: async (index: number) => {
+        const n = this.o.pools.length;
+        if (!Number.isInteger(index) || index < 0 || index >= n)
+          throw new Error(`pool index ${index} out of range 0..${n - 1}`);
+        this.pools.switchTo(index);
+        this.changed();
+      },
+      restart: async () => {
+        const wasPaused = this.paused;
+        this.paused = true;
+        this.update();
+        this.chainsReady = false;
+        await Promise.all(this.o.hardware.chains.map((c) => c.init(this.frequency)));
+        this.chainsReady = true;
+        this.paused = wasPaused;
+        this.update();
+      },
+    };
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
+export type { ChipNonce } from './scheduler.ts';
