@@ -252,7 +252,7 @@ describe('EthereumStratum/2.0.0 (EIP-1571 examples)', () => {
   it('classifies error codes: 2xx caveat (202 stale), 3xx auth, 404 stale, 406 low difficulty, 5xx failover', () => {
     const c = (line: string) => {
       const m = msg(line);
-      return classifyEthError((m as { error: never }).error);
+      return classifyEthError((m as unknown as { error: never }).error);
     };
     assert.deepEqual(c(eip.pool_submit_bad_nonce!), {
       severity: 'request',
