@@ -61,12 +61,11 @@ export function transportError(
   err: unknown,
   code: TransportErrorCode = classify(err),
   detail?: string,
+  fix: string = FIX[code],
 ): TransportError {
   if (err instanceof TransportError) return err;
   const why = detail ?? String((err as { message?: unknown })?.message ?? err ?? '');
-  return new TransportError(code, path, why ? `${WHAT[code]}: ${why}` : WHAT[code], FIX[code], {
-    cause: err,
-  });
+  return new TransportError(code, path, why ? `${WHAT[code]}: ${why}` : WHAT[code], fix, { cause: err });
 }
 
 /** The error writes get after close(). */

@@ -86,17 +86,25 @@ export class UartTransport implements ByteTransport {
       this.errorL.emit(te);
     });
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
-      if (err?.disconnected) {
-        const te = transportError(this.path, err, 'unplugged', 'device disconnected');
-        this.log.warn('uart.unplugged', { error: te.message });
-        this.finish(te);
-        this.errorL.emit(te);
-      } else {
+      if (this.port !== port) return; // already handled by lost()
+      if (err?.disconnected) this.lost(transportError(this.path, err, 'unplugged', 'device disconnected'));
+      else {
         this.finish(closedError(this.path));
+        this.closeL.emit();
       }
-      this.closeL.emit();
     });
     this.log.info('uart.open', { baud: this.baud });
+  }
+
+  /** The device went away: error event, then close (the serialport object is dropped). */
+  private lost(te: TransportError): void {
+    const port = this.port;
+    if (!port) return;
+    this.log.warn('uart.unplugged', { error: te.message });
+    this.finish(te);
+    if (port.isOpen) port.close(() => {});
+    this.errorL.emit(te);
+    this.closeL.emit();
   }
 
   private finish(err: TransportError): void {
@@ -119,7 +127,11 @@ export class UartTransport implements ByteTransport {
       };
       this.pending.add(fail);
       port.write(copy, (err) => {
-        if (err) fail(transportError(this.path, err));
+        if (!err) return;
+        const gone = /bad file descriptor|EIO|ENXIO|EBADF|input\/output error/i.test(err.message);
+        const te = transportError(this.path, err, gone ? 'unplugged' : undefined);
+        fail(te);
+        if (gone) this.lost(te);
       });
       port.drain((err) => {
         if (!this.pending.has(fail)) return;

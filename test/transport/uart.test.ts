@@ -161,12 +161,19 @@ describe('UartTransport over a real pty', () => {
     const pair = await ptyPair();
     const t = new UartTransport({ path: pair.b, logger: memoryLogger() });
     await t.open();
+    // Mid-run: traffic has flowed (serialport's reader is running) before the device goes away.
+    const dev = new UartTransport({ path: pair.a });
+    await dev.open();
+    const got = collect(t);
+    await dev.write(Uint8Array.of(7));
+    await waitFor(() => total(got) === 1, 'byte before unplug');
     const errors: TransportError[] = [];
     let closed = 0;
     t.onError((e) => errors.push(e));
     t.onClose(() => closed++);
     await pair.close();
     await waitFor(() => closed === 1, 'close after unplug');
+    await dev.close();
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 'unplugged');
     assert.match(errors[0]!.message, /check the cable/);
@@ -212,6 +219,13 @@ describe('UartTransport over a real pty', () => {
       }
       assert.equal(ups, 1);
       assert.equal(rc.up, true);
+      // Let traffic flow before pulling the plug (mid-run, like a real unplug).
+      const got = collect(t);
+      const devSide = new UartTransport({ path: dev });
+      await devSide.open();
+      await devSide.write(Uint8Array.of(1));
+      await waitFor(() => total(got) === 1, 'byte before unplug');
+      await devSide.close();
       await s.kill();
       await waitFor(() => downs.length === 1, 'down after unplug');
       assert.equal(downs[0], 'unplugged');
