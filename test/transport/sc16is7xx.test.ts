@@ -32,7 +32,7 @@ describe('SC16IS7xx bridge UART', () => {
       await u.open();
       const c = spi.ch[channel]!;
       const other = spi.ch[1 - channel]!;
-      assert.equal(u.path, '/dev/spidev0.0:uart' + channel);
+      assert.equal(u.path, `/dev/spidev0.0:uart${channel}`);
       assert.equal(c.lcr, 0x03);
       assert.equal(c.baud(XTAL), 115_200);
       assert.equal(c.fifoEnabled, true);
