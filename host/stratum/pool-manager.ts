@@ -25,17 +25,22 @@
  * healthy its session becomes the active one. When every pool has failed, 'idle' is emitted and the list
  * keeps being cycled with backoff until one is healthy ('active'). A share goes only to the connection that
  * issued its job (poolToken), with that connection's user; otherwise it ends as 'stale-local'.
+ *
+ * Other protocols: the manager only needs the small `ManagedClient` surface (connect / close / drain /
+ * submit, state, poolToken, and the events connected / ready / job / difficulty / versionMask / message /
+ * shareResult / disconnected). `createClient` builds one per pool; the type parameters carry that
+ * client's job and share types through (`PoolManager<ClientJob, ShareSubmission, PoolConfig>` — the
+ * Bitcoin StratumClient — is the default). host/stratum-eth/pool-manager.ts uses it for ethash.
  */
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import {
+  type ClientEvents,
   type ClientJob,
   type ClientState,
   type Connector,
-  type DisconnectEvent,
   type ShareOutcome,
-  type ShareResultEvent,
   type ShareSubmission,
   StratumClient,
 } from './client.ts';
@@ -54,8 +59,134 @@ export interface PoolConfig {
   tlsInsecure?: boolean;
 }
 
-export interface PoolManagerOptions {
-  pools: PoolConfig[];
+/** What the manager itself reads from a pool entry (the rest goes to the client factory). */
+export interface ManagedPoolConfig {
+  url: string;
+  user: string;
+  password?: string;
+}
+
+/** What the manager reads from a client's job. */
+export interface ManagedJobBase {
+  poolToken: string;
+  /** Pool difficulty that applies to shares of this job. */
+  difficulty: number;
+  cleanJobs: boolean;
+}
+
+/** What the manager reads from a share. */
+export interface ManagedShareBase {
+  poolToken: string;
+  /** Difficulty the share reached (best-share accounting). */
+  difficulty?: number;
+}
+
+export interface ManagedShareResult<Share extends ManagedShareBase = ShareSubmission> {
+  poolToken: string;
+  share: Share;
+  outcome: ShareOutcome;
+  /** Pool difficulty of the share's job (0 when the job was unknown). */
+  jobDifficulty: number;
+}
+
+export interface ManagedDisconnectEvent {
+  poolToken: string;
+  /** 'silence' leaves the pool at once, 'reconnect-request' retries it without counting a failure. */
+  reason: string;
+  detail?: string;
+  wasReady: boolean;
+  reconnectAfterMs?: number;
+}
+
+/** Events a managed client emits (a client may never emit 'versionMask' or 'message'). */
+export interface ManagedClientEvents<Job extends ManagedJobBase, Share extends ManagedShareBase> {
+  connected: [{ poolToken: string }];
+  ready: [{ poolToken: string }];
+  job: [Job];
+  difficulty: [{ poolToken: string; difficulty: number }];
+  versionMask: [{ poolToken: string; mask: number }];
+  message: [{ poolToken: string; text: string }];
+  shareResult: [ManagedShareResult<Share>];
+  disconnected: [ManagedDisconnectEvent];
+}
+
+/**
+ * The client surface PoolManager uses: one pool, one connection at a time, no retry policy of its own,
+ * an opaque poolToken per connection that jobs carry and shares echo, every submit resolving once.
+ * StratumClient (Bitcoin) and EthStratumClient (ethash) both satisfy it.
+ */
+export interface ManagedClient<
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+> {
+  readonly state: ClientState;
+  readonly poolToken: string | undefined;
+  /** Granted version-rolling mask (0 when none). */
+  readonly versionMask: number;
+  connect(): void;
+  close(detail?: string): void;
+  /** Waits for pending submits (at most timeoutMs), then closes. */
+  drain(timeoutMs: number): Promise<void>;
+  submit(share: Share): Promise<ShareOutcome>;
+  on(event: 'connected', listener: (...a: ManagedClientEvents<Job, Share>['connected']) => void): unknown;
+  on(event: 'ready', listener: (...a: ManagedClientEvents<Job, Share>['ready']) => void): unknown;
+  on(event: 'job', listener: (...a: ManagedClientEvents<Job, Share>['job']) => void): unknown;
+  on(event: 'difficulty', listener: (...a: ManagedClientEvents<Job, Share>['difficulty']) => void): unknown;
+  on(event: 'versionMask', listener: (...a: ManagedClientEvents<Job, Share>['versionMask']) => void): unknown;
+  on(event: 'message', listener: (...a: ManagedClientEvents<Job, Share>['message']) => void): unknown;
+  on(event: 'shareResult', listener: (...a: ManagedClientEvents<Job, Share>['shareResult']) => void): unknown;
+  on(
+    event: 'disconnected',
+    listener: (...a: ManagedClientEvents<Job, Share>['disconnected']) => void,
+  ): unknown;
+}
+
+/**
+ * Compile-time check for a client class built on a typed EventEmitter<Events> (whose generic `on` TypeScript
+ * cannot check against ManagedClient's overloads): `never` when `Events` has every managed event with a
+ * payload the manager can read, otherwise the names of the events that are missing or do not fit.
+ */
+export type ManagedEventsMismatch<
+  Events,
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+> = {
+  [K in keyof ManagedClientEvents<Job, Share>]: K extends keyof Events
+    ? Events[K] extends ManagedClientEvents<Job, Share>[K]
+      ? never
+      : K
+    : K;
+}[keyof ManagedClientEvents<Job, Share>];
+
+/** Settings every client gets from the manager (the factory maps them onto its client's options). */
+export interface ManagedClientCommon {
+  /** "pool<index>": used in logs and poolTokens. */
+  label: string;
+  versionRollingMask?: number;
+  readyTimeoutMs?: number;
+  silenceMs?: number;
+  connectTimeoutMs?: number;
+  submitTimeoutMs?: number;
+  userAgent?: string;
+  connector?: Connector;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type CreateManagedClient<
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+  Pool extends ManagedPoolConfig = PoolConfig,
+> = (pool: Pool, index: number, common: ManagedClientCommon) => ManagedClient<Job, Share>;
+
+export interface PoolManagerOptions<
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+  Pool extends ManagedPoolConfig = PoolConfig,
+> {
+  pools: Pool[];
+  /** Builds the client of one pool (default: a Bitcoin StratumClient from a PoolConfig). */
+  createClient?: CreateManagedClient<Job, Share, Pool>;
   /** Mask the chips can roll; omitted → no version rolling. */
   versionRollingMask?: number;
   /** subscribe + authorize + first notify must complete within this (default 30 s). */
@@ -85,6 +216,12 @@ export interface PoolJob extends ClientJob {
   poolIndex: number;
   poolUrl: string;
 }
+
+/** A client job as the manager emits it: tagged with the pool that issued it. */
+export type ManagedPoolJob<Job extends ManagedJobBase = ClientJob> = Job & {
+  poolIndex: number;
+  poolUrl: string;
+};
 
 export type ManagerState = 'stopped' | 'connecting' | 'active' | 'idle';
 
@@ -135,14 +272,17 @@ export interface ManagerStatus {
   pools: PoolStatus[];
 }
 
-export interface ManagerEvents {
-  job: [PoolJob];
+export interface ManagerEvents<
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+> {
+  job: [ManagedPoolJob<Job>];
   difficulty: [{ poolIndex: number; difficulty: number }];
   versionMask: [{ poolIndex: number; mask: number }];
   idle: [{ reason: string }];
   active: [{ index: number; url: string }];
   switched: [{ from: number; to: number; reason: string; at: number }];
-  shareResult: [ShareResultEvent & { poolIndex: number }];
+  shareResult: [ManagedShareResult<Share> & { poolIndex: number }];
   message: [{ poolIndex: number; text: string }];
 }
 
@@ -170,15 +310,19 @@ function emptyAccounting(best = 0): PoolAccounting {
 
 const MAX_TOKENS = 1024;
 
-export class PoolManager extends EventEmitter<ManagerEvents> {
-  private readonly o: PoolManagerOptions;
+export class PoolManager<
+  Job extends ManagedJobBase = ClientJob,
+  Share extends ManagedShareBase = ShareSubmission,
+  Pool extends ManagedPoolConfig = PoolConfig,
+> extends EventEmitter<ManagerEvents<Job, Share>> {
+  private readonly o: PoolManagerOptions<Job, Share, Pool>;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly random: () => number;
-  private readonly clients: StratumClient[];
+  private readonly clients: ManagedClient<Job, Share>[];
   private readonly accounting: PoolAccounting[];
   private readonly failures: number[];
-  private readonly lastJob: Array<PoolJob | undefined>;
+  private readonly lastJob: Array<ManagedPoolJob<Job> | undefined>;
   private readonly tokenPool = new Map<string, number>();
   private readonly failedThisRound = new Set<number>();
   private state: ManagerState = 'stopped';
@@ -194,7 +338,7 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
   private switches = 0;
   private orphanStale = 0;
 
-  constructor(opts: PoolManagerOptions) {
+  constructor(opts: PoolManagerOptions<Job, Share, Pool>) {
     super();
     if (opts.pools.length === 0) throw new Error('pools: at least one pool is required');
     this.o = opts;
@@ -231,7 +375,7 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
   }
 
   /** Submits on the connection that issued the share's job; never on another one. */
-  submit(share: ShareSubmission): Promise<ShareOutcome> {
+  submit(share: Share): Promise<ShareOutcome> {
     const idx = this.tokenPool.get(share.poolToken);
     if (idx === undefined || this.state === 'stopped') {
       this.orphanStale++;
@@ -309,20 +453,11 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
 
   // ---------------------------------------------------------------------------------------------------
 
-  private makeClient(p: PoolConfig, i: number): StratumClient {
+  private makeClient(p: Pool, i: number): ManagedClient<Job, Share> {
     const o = this.o;
-    const c = new StratumClient({
-      url: p.url,
-      user: p.user,
-      password: p.password ?? '',
+    const common: ManagedClientCommon = {
       label: `pool${i}`,
       ...(o.versionRollingMask !== undefined ? { versionRollingMask: o.versionRollingMask } : {}),
-      ...(p.minimumDifficulty !== undefined ? { minimumDifficulty: p.minimumDifficulty } : {}),
-      ...(p.suggestDifficulty !== undefined ? { suggestDifficulty: p.suggestDifficulty } : {}),
-      ...(p.extranonceSubscribe ? { extranonceSubscribe: true } : {}),
-      ...(p.allowRedirect ? { allowRedirect: true } : {}),
-      ...(p.tlsCaFile ? { tlsCaFile: p.tlsCaFile } : {}),
-      ...(p.tlsInsecure ? { tlsInsecure: true } : {}),
       ...(o.readyTimeoutMs !== undefined ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
       ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
@@ -331,7 +466,12 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
       ...(o.connector ? { connector: o.connector } : {}),
       clock: this.clock,
       logger: o.logger ?? silentLogger,
-    });
+    };
+    const factory =
+      o.createClient ??
+      // Without a factory the pools are Bitcoin pools (PoolConfig) and the jobs/shares StratumClient's.
+      (createStratumClient as unknown as CreateManagedClient<Job, Share, Pool>);
+    const c = factory(p, i, common);
     c.on('connected', ({ poolToken }) => {
       this.tokenPool.set(poolToken, i);
       if (this.tokenPool.size > MAX_TOKENS) this.tokenPool.delete(this.tokenPool.keys().next().value!);
@@ -350,8 +490,8 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
     return c;
   }
 
-  private onJob(i: number, j: ClientJob): void {
-    const job: PoolJob = { ...j, poolIndex: i, poolUrl: this.o.pools[i]!.url };
+  private onJob(i: number, j: Job): void {
+    const job: ManagedPoolJob<Job> = { ...j, poolIndex: i, poolUrl: this.o.pools[i]!.url };
     this.lastJob[i] = job;
     if (this.active === i && this.state === 'active') this.emit('job', job);
   }
@@ -399,7 +539,7 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
   /** Pool that fed jobs most recently (survives a gap without an active pool). */
   private lastFed: number | undefined;
 
-  private onDisconnected(i: number, ev: DisconnectEvent): void {
+  private onDisconnected(i: number, ev: ManagedDisconnectEvent): void {
     if (this.state === 'stopped') return;
     if (i === this.probing) {
       this.probing = undefined;
@@ -485,7 +625,7 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
     }, this.o.probeIntervalMs ?? 60_000);
   }
 
-  private onShareResult(i: number, r: ShareResultEvent): void {
+  private onShareResult(i: number, r: ManagedShareResult<Share>): void {
     const a = this.accounting[i]!;
     const o = r.outcome;
     switch (o.status) {
@@ -513,3 +653,34 @@ export class PoolManager extends EventEmitter<ManagerEvents> {
     this.emit('shareResult', { ...r, poolIndex: i });
   }
 }
+
+/** The default factory: a Bitcoin StratumClient for a PoolConfig. */
+export function createStratumClient(p: PoolConfig, _index: number, c: ManagedClientCommon): StratumClient {
+  return new StratumClient({
+    url: p.url,
+    user: p.user,
+    password: p.password ?? '',
+    label: c.label,
+    ...(c.versionRollingMask !== undefined ? { versionRollingMask: c.versionRollingMask } : {}),
+    ...(p.minimumDifficulty !== undefined ? { minimumDifficulty: p.minimumDifficulty } : {}),
+    ...(p.suggestDifficulty !== undefined ? { suggestDifficulty: p.suggestDifficulty } : {}),
+    ...(p.extranonceSubscribe ? { extranonceSubscribe: true } : {}),
+    ...(p.allowRedirect ? { allowRedirect: true } : {}),
+    ...(p.tlsCaFile ? { tlsCaFile: p.tlsCaFile } : {}),
+    ...(p.tlsInsecure ? { tlsInsecure: true } : {}),
+    ...(c.readyTimeoutMs !== undefined ? { readyTimeoutMs: c.readyTimeoutMs } : {}),
+    ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),
+    ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
+    ...(c.submitTimeoutMs !== undefined ? { submitTimeoutMs: c.submitTimeoutMs } : {}),
+    ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
+    ...(c.connector ? { connector: c.connector } : {}),
+    clock: c.clock,
+    logger: c.logger,
+  });
+}
+
+// Compile-time check: the Bitcoin client is a ManagedClient of its own job and share types.
+const bitcoinIsManaged: CreateManagedClient = createStratumClient;
+const bitcoinEventsFit: [ManagedEventsMismatch<ClientEvents>] extends [never] ? true : false = true;
+void bitcoinIsManaged;
+void bitcoinEventsFit;
