@@ -21,6 +21,7 @@ import {
   type EmulatedChain,
   type EmulatedChainOptions,
 } from '../../firmware/bm13xx/index.ts';
+import { ManualClock } from '../../lib/clock.ts';
 import { memoryLogger } from '../../lib/log.ts';
 import { waitFor } from '../helpers/net.ts';
 
@@ -243,5 +244,37 @@ describe('Bm13xxChain against the emulator (in-process)', () => {
     assert.equal(s.chain.state, 'idle');
     await assert.rejects(s.chain.sendJob(job()), /idle/);
     await done(s);
+  });
+});
+
+describe('Bm13xxChain on a ManualClock', () => {
+  it('runs the full ESP init timing (ramp 100 ms/step, settle 500 ms/chip) without real waiting', async () => {
+    const clock = new ManualClock();
+    const emu = createEmulatedChain({ model: 'BM1368', chips: 2, clock, autoHash: false });
+    const chain = new Bm13xxChain({
+      model: 'BM1368',
+      transport: emu as unknown as ByteTransport,
+      expectedChips: 2,
+      clock,
+      pollIntervalMs: 1000,
+      logger: memoryLogger('info'),
+    });
+    const started = Date.now();
+    const p = chain.init();
+    let info: Awaited<typeof p> | undefined;
+    p.then((i) => {
+      info = i;
+    });
+    const t0 = clock.now();
+    for (let i = 0; i < 2000 && !info; i++) await clock.advanceAsync(50);
+    assert.ok(info, 'init finished');
+    const simulated = clock.now() - t0;
+    // 50 → 490 MHz is 71 ramp steps of 100 ms, plus 2 × 500 ms settle: at least 8 s of clock time.
+    assert.ok(simulated >= 8000, `simulated ${simulated} ms`);
+    assert.ok(Date.now() - started < simulated / 2, 'much faster than real time');
+    // The poll timer runs on the same clock; stop() leaves none behind.
+    await chain.stop();
+    await emu.close();
+    assert.equal(clock.pending(), 0);
   });
 });

@@ -46,6 +46,8 @@ export class Sc16is7xxEmulator implements SpiBus {
   failWith: Error | undefined;
   /** When true, the bridge is absent: MISO reads 0xFF. */
   absent = false;
+  /** Called with bytes as they leave a channel's TX pin (to wire a device behind the bridge). */
+  onLine: ((channel: number, bytes: number[]) => void) | undefined;
   private irqListeners: Array<() => void> = [];
 
   constructor(path = '/dev/spidev0.0') {
@@ -77,7 +79,12 @@ export class Sc16is7xxEmulator implements SpiBus {
     if (this.failWith) throw this.failWith;
     this.transfers++;
     const rx = new Uint8Array(tx.length).fill(this.absent ? 0xff : 0);
-    for (const c of this.ch) c.line.push(...c.tx.splice(0, this.lineBytesPerTransfer));
+    this.ch.forEach((c, i) => {
+      const out = c.tx.splice(0, this.lineBytesPerTransfer);
+      if (out.length === 0) return;
+      c.line.push(...out);
+      this.onLine?.(i, out);
+    });
     if (this.absent) return rx;
     const a = tx[0]!;
     const read = (a & 0x80) !== 0;
