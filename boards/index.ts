@@ -1,7 +1,7 @@
 /**
  * The board table. `asicd boards` lists it; `--board ID` picks one; `generic` is built from flags
- * (--chip, --chips, --device, --baud) for repurposed hardware. Sources for the chip counts, sensors
- * and defaults: ESP-Miner device_config.h (Bitaxe family), NerdQAxe++ (4 × BM1370) hardware notes.
+ * (--chip, --chips, --device, --baud) for repurposed hardware. Sources for chip counts, thermal parts
+ * and defaults: ESP-Miner device_config.h (Bitaxe family); NerdQAxe++ is 4 × BM1370 on one chain.
  */
 import { CHIP_MODELS, MODELS } from '../drivers/bm13xx/models.ts';
 import type { BoardLimits, BoardProfile, ChipModel, SensorSpec } from './types.ts';
@@ -28,86 +28,52 @@ const CHIP_LIMITS: Record<ChipModel, Pick<BoardLimits, 'frequencyMhz' | 'voltage
   },
 };
 
-function limits(chip: ChipModel, extra: Partial<BoardLimits> = {}): BoardLimits {
-  return {
-    ...CHIP_LIMITS[chip],
-    targetTempC: 60,
-    maxTempC: 75,
-    maxVrTempC: 105,
-    minFanPercent: 25,
-    ...extra,
-  };
+function limits(chip: ChipModel): BoardLimits {
+  return { ...CHIP_LIMITS[chip], targetTempC: 60, maxTempC: 75, minFanPercent: 25 };
 }
 
 const BITAXE_UART = { kind: 'uart' as const, path: '/dev/ttyS0', baud: 115200 };
-const emcExternal: SensorSpec = {
-  kind: 'emc2101',
-  bus: '/dev/i2c-1',
-  address: 0x4c,
-  channel: 'external',
-  role: 'chip',
-};
-const emcInternal: SensorSpec = {
-  kind: 'emc2101',
-  bus: '/dev/i2c-1',
-  address: 0x4c,
-  channel: 'internal',
-  role: 'chip',
-};
-const emcFan = { kind: 'emc2101' as const, bus: '/dev/i2c-1', address: 0x4c };
+// EMC2101 at 0x4c: the chip's diode on the external channel, and the fan (ESP-Miner device_config.h;
+// Gamma-class boards use ideality 0x24 and beta compensation 0). TMP1075s sit next to the chips.
+const emcExternal: SensorSpec = { part: 'EMC2101', address: 0x4c, channel: 'external' };
+const emcGamma: SensorSpec = { part: 'EMC2101', address: 0x4c, channel: 'external', ideality: 0x24, beta: 0 };
+const emcInternal: SensorSpec = { part: 'EMC2101', address: 0x4c, channel: 'internal' };
+const tmp1075 = (address: number): SensorSpec => ({ part: 'TMP1075', address });
 
-function real(
-  id: string,
-  name: string,
-  description: string,
-  chip: ChipModel,
-  chips: number,
-  sensors: SensorSpec[],
-): BoardProfile {
+function real(id: string, name: string, chip: ChipModel, chips: number, parts: SensorSpec[]): BoardProfile {
   return {
     id,
     name,
-    description,
+    description: `${chips} × ${chip}`,
     chip,
     chips,
     transport: BITAXE_UART,
-    reset: { gpio: 1 },
-    sensors,
-    fan: emcFan,
+    i2c: { bus: 1, parts },
     limits: limits(chip),
     simulated: false,
   };
 }
 
 const REAL: BoardProfile[] = [
-  real('bitaxe-max', 'Bitaxe Max', '1 × BM1397 (GekkoScience Compac F class)', 'BM1397', 1, [emcExternal]),
-  real('bitaxe-ultra', 'Bitaxe Ultra', '1 × BM1366', 'BM1366', 1, [emcInternal]),
-  real('bitaxe-supra', 'Bitaxe Supra', '1 × BM1368', 'BM1368', 1, [emcExternal]),
-  real('bitaxe-gamma', 'Bitaxe Gamma', '1 × BM1370', 'BM1370', 1, [emcExternal]),
-  real('nerdqaxe-pp', 'NerdQAxe++', '4 × BM1370 on one chain', 'BM1370', 4, [
-    { kind: 'tmp1075', bus: '/dev/i2c-1', address: 0x48, role: 'chip' },
-    { kind: 'tmp1075', bus: '/dev/i2c-1', address: 0x4c, role: 'chip' },
-  ]),
-  real('bitaxe-hex', 'Bitaxe Hex', '6 × BM1366 on one chain', 'BM1366', 6, [
-    { kind: 'tmp1075', bus: '/dev/i2c-1', address: 0x4a, role: 'chip' },
-    { kind: 'tmp1075', bus: '/dev/i2c-1', address: 0x4b, role: 'chip' },
-  ]),
+  real('bitaxe-max', 'Bitaxe Max (Compac F class)', 'BM1397', 1, [emcExternal]),
+  real('bitaxe-ultra', 'Bitaxe Ultra', 'BM1366', 1, [emcInternal]),
+  real('bitaxe-supra', 'Bitaxe Supra', 'BM1368', 1, [emcExternal]),
+  real('bitaxe-gamma', 'Bitaxe Gamma', 'BM1370', 1, [emcGamma]),
+  real('nerdqaxe-pp', 'NerdQAxe++', 'BM1370', 4, [emcGamma, tmp1075(0x4a), tmp1075(0x4b)]),
+  real('bitaxe-hex', 'Bitaxe Hex', 'BM1366', 6, [emcInternal, tmp1075(0x4a), tmp1075(0x4b)]),
 ];
 
-/** Simulated boards: emulated chips (easy mode), emulated sensors and fan driven by a thermal model. */
-function sim(real: BoardProfile): BoardProfile {
+/** Simulated boards: emulated chips (easy mode) and the same thermal parts, emulated over a thermal model. */
+function sim(b: BoardProfile): BoardProfile {
   return {
-    ...real,
-    id: `sim-${real.id.replace(/^bitaxe-/, '')}`,
-    name: `Simulated ${real.name}`,
-    description: `${real.description}, emulated (firmware/): no hardware needed`,
+    ...b,
+    id: `sim-${b.id.replace(/^bitaxe-/, '')}`,
+    name: `Simulated ${b.name}`,
+    description: `${b.description}, emulated (firmware/): no hardware needed`,
     transport: { kind: 'sim' },
-    reset: undefined,
-    sensors: real.sensors.map((_, i) => ({ kind: 'sim', role: 'chip', name: `chip${i}` })),
-    fan: { kind: 'sim' },
     simulated: true,
     easyBits: 16,
-  } as BoardProfile;
+  };
 }
 
 export const BOARDS: readonly BoardProfile[] = Object.freeze([...REAL, ...REAL.map(sim)]);
@@ -119,15 +85,15 @@ export interface GenericOptions {
   baud?: number;
 }
 
-/** The `generic` profile for repurposed hardware: one chain on a UART, sensors configured separately. */
+/** The `generic` profile for repurposed hardware: one chain on a UART; thermal parts configured separately. */
 export function genericBoard(o: GenericOptions): BoardProfile {
-  const chip = o.chip.toUpperCase() as ChipModel;
+  const chip = String(o.chip).toUpperCase() as ChipModel;
   if (!CHIP_MODELS.includes(chip))
-    throw new Error(`--chip: "${o.chip}" is not one of ${CHIP_MODELS.join(', ')}`);
+    throw new Error(`chip: "${o.chip}" is not one of ${CHIP_MODELS.join(', ')}`);
   if (!Number.isInteger(o.chips) || o.chips < 1 || o.chips > 256) {
-    throw new Error(`--chips: must be a whole number from 1 to 256, got ${o.chips}`);
+    throw new Error(`chips: must be a whole number from 1 to 256, got ${o.chips}`);
   }
-  if (!o.device) throw new Error('--device: required with --board generic (e.g. /dev/ttyUSB0)');
+  if (!o.device) throw new Error('device: required with --board generic (e.g. --device /dev/ttyUSB0)');
   return {
     id: 'generic',
     name: `Generic ${o.chips} × ${chip}`,
@@ -135,8 +101,6 @@ export function genericBoard(o: GenericOptions): BoardProfile {
     chip,
     chips: o.chips,
     transport: { kind: 'uart', path: o.device, baud: o.baud ?? MODELS[chip].resetBaud },
-    sensors: [],
-    fan: { kind: 'none' },
     limits: limits(chip),
     simulated: false,
   };

@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
       ? `${b.transport.path}`
       : b.transport.kind === 'sim'
         ? 'emulated'
-        : `spi ${b.transport.spiPath}`,
+        : `spi ${b.transport.spiBus}.${b.transport.spiDevice}/${b.transport.channel}`,
     `${b.limits.frequencyMhz.default} MHz`,
     `max ${b.limits.maxTempC} °C`,
     b.name,

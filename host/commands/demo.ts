@@ -1,5 +1,94 @@
-export const summary = 'placeholder';
-export const usage = 'asicd selfcheck';
-export async function run(): Promise<number> {
-  return 0;
+/**
+ * `asicd demo` (= `npm start`): the whole stack with no hardware and no internet — the embedded Stratum
+ * pool on loopback, a simulated board (emulated chips in easy mode, emulated sensors and fan on a
+ * thermal model) and an embedded MQTT broker unless --mqtt is given.
+ */
+import { ConfigError, loadConfig, optionsHelp } from '../config.ts';
+import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
+import { StratumServer } from '../pool/server.ts';
+
+export const summary = 'run everything on embedded defaults: simulated board, embedded pool and MQTT broker';
+export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--algo sha256d|ethash] [options]
+
+Starts the embedded Stratum pool on 127.0.0.1, a simulated board (\`asicd boards\`, sim-*), and an
+embedded MQTT broker (unless --mqtt is given), and mines until Ctrl-C. Shares are accepted within
+seconds; the status line shows hashrate, shares, temperatures, fan and pool.
+
+Options:
+${optionsHelp('demo')}`;
+
+/** Share difficulty of the demo pool: about one share every few seconds from an emulated chip on one core. */
+export const DEMO_DIFFICULTY = 0.0002;
+
+export async function run(argv: string[]): Promise<number> {
+  let cfg: ReturnType<typeof loadConfig>;
+  try {
+    cfg = loadConfig({
+      command: 'demo',
+      argv,
+      defaults: { board: 'sim-gamma', user: 'demo.worker', 'mqtt.commands': true, maxHashrate: 600_000 },
+    });
+    if (!String(cfg.board).startsWith('sim-'))
+      throw new ConfigError(`board: the demo runs simulated boards (sim-*), got "${cfg.board}"`);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`asicd demo: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = loggerFor(cfg);
+  if (cfg.algo === 'ethash') return ethashDemo(cfg, log);
+
+  const pool = new StratumServer({
+    difficulty: Number(cfg['pool.difficulty'] ?? DEMO_DIFFICULTY),
+    blockIntervalMs: 120_000,
+    logger: log.child('embedded-pool'),
+  });
+  await pool.listen(Number(cfg['pool.port'] ?? 0));
+  cfg.pools = [...((cfg.pools as string[] | undefined) ?? []), pool.url];
+  try {
+    const app = await startApp({ cfg, log, embeddedBroker: true, onStop: () => pool.close() });
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    say(
+      `asicd demo: ${app.board.name} (${app.board.chips} × ${app.board.chip}, emulated) mining on the embedded pool ${pool.url}`,
+    );
+    for (const hint of app.telemetry.hints) say(`  ${hint}`);
+    say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
+    return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true });
+  } catch (err) {
+    await pool.close();
+    if (err instanceof ConfigError) {
+      console.error(`asicd demo: ${err.message}`);
+      return 2;
+    }
+    log.error('asicd.failed', { error: (err as Error).message });
+    return 1;
+  }
+}
+
+async function ethashDemo(
+  cfg: ReturnType<typeof loadConfig>,
+  log: ReturnType<typeof loggerFor>,
+): Promise<number> {
+  const { runEthashDemo } = await import('../pool-eth/demo.ts');
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const duration = Number(cfg.duration ?? 0);
+    const r = await runEthashDemo({
+      logger: log,
+      signal: ac.signal,
+      ...(duration > 0 ? { durationMs: duration * 1000 } : {}),
+    });
+    console.log(
+      `ethash demo (${r.dialect}): ${r.accepted} shares accepted, ${r.rejected} rejected, ${r.hostRejected} refused by the host check, ${r.hashes} hashes in ${r.seconds.toFixed(1)} s`,
+    );
+    return r.hostRejected === 0 && r.rejected === 0 ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -86,6 +86,8 @@ export interface MinerOptions {
   versionMask?: number;
   /** Chip job interval override (ms); default from the model (ESP-Miner). */
   jobIntervalMs?: number;
+  /** Retry period for a chain that failed to initialise (default 10 s). */
+  chainRetryMs?: number;
   pool?: Partial<Omit<PoolManagerOptions, 'pools' | 'clock' | 'logger'>>;
   clock?: Clock;
   logger?: Logger;
@@ -117,6 +119,9 @@ export class Miner implements MinerSource {
   private stopped = false;
   private readonly unsubs: Unsubscribe[] = [];
   private hwErrorsLogged = 0;
+  private retryTimer: TimerHandle | undefined;
+  /** Bumped on every gate change, so a slow resume can tell it was overtaken. */
+  private gate = 0;
 
   constructor(o: MinerOptions) {
     this.o = o;
@@ -185,12 +190,7 @@ export class Miner implements MinerSource {
       this.unsubs.push(chain.onNonce((n) => this.onNonce(i, n)));
       this.unsubs.push(chain.onFault((m) => this.fault(`chain${i}`, 'error', m)));
     }
-    await Promise.all(hardware.chains.map((c) => c.init(this.frequency)));
-    this.chainsReady = true;
-    this.log.info('chains.ready', {
-      chains: hardware.chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
-      frequencyMhz: this.frequency,
-    });
+    await this.initChains();
     this.pools.on('job', (j) => this.onJob(j));
     this.pools.on('idle', () => {
       this.poolActive = false;
@@ -222,6 +222,28 @@ export class Miner implements MinerSource {
     this.pools.start();
   }
 
+  /**
+   * Initialises the chains; on failure (device missing, no chips answering) logs one clear line,
+   * reports a fault and retries every `chainRetryMs` on the clock. The daemon keeps running meanwhile.
+   */
+  private async initChains(): Promise<void> {
+    const chains = this.o.hardware.chains;
+    try {
+      await Promise.all(chains.map((c) => c.init(this.frequency)));
+    } catch (err) {
+      const retry = this.o.chainRetryMs ?? 10_000;
+      this.fault('chain', 'error', `${(err as Error).message}; retrying in ${retry / 1000} s`);
+      if (!this.stopped) this.retryTimer = this.clock.setTimeout(() => void this.initChains(), retry);
+      return;
+    }
+    this.chainsReady = true;
+    this.log.info('chains.ready', {
+      chains: chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
+      frequencyMhz: this.frequency,
+    });
+    this.update();
+  }
+
   /** Chips idle at once; pending submits get up to 2 s; then everything closes. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -232,6 +254,7 @@ export class Miner implements MinerSource {
     await Promise.allSettled(this.o.hardware.chains.map((c) => c.idle()));
     await this.pools.stop();
     this.clock.clearInterval(this.statusTimer);
+    this.clock.clearTimeout(this.retryTimer);
     for (const u of this.unsubs.splice(0)) u();
     await this.thermal.stop();
     await Promise.allSettled(this.o.hardware.chains.map((c) => c.close()));
@@ -251,18 +274,38 @@ export class Miner implements MinerSource {
     const want = this.canHash;
     if (want === this.hashing) return;
     this.hashing = want;
+    const gate = ++this.gate;
     this.o.hardware.onHashing?.(want);
     if (!want) {
       for (const s of this.schedulers) s.idle();
-      for (const c of this.o.hardware.chains)
+      for (const c of this.o.hardware.chains) {
         void c.idle().catch((e) => this.fault('chain', 'error', String(e)));
+      }
       this.log.info('mining.idle', { reason: this.idleReason() });
     } else {
-      this.log.info('mining.running', { frequencyMhz: this.frequency });
-      if (this.lastJob)
-        this.feed({ ...this.lastJob, cleanJobs: true, job: { ...this.lastJob.job, cleanJobs: true } });
+      void this.resumeChains(gate);
     }
     this.changed();
+  }
+
+  /** Brings idled chains back (re-initialised, as after ESP-Miner's stop path) and feeds the latest job. */
+  private async resumeChains(gate: number): Promise<void> {
+    try {
+      await Promise.all(this.o.hardware.chains.map((c) => c.init(this.frequency)));
+    } catch (err) {
+      if (gate !== this.gate) return;
+      this.fault('chain', 'error', `could not resume: ${(err as Error).message}`);
+      this.chainsReady = false;
+      this.hashing = false;
+      this.o.hardware.onHashing?.(false);
+      void this.initChains();
+      return;
+    }
+    if (gate !== this.gate || !this.hashing) return;
+    this.log.info('mining.running', { frequencyMhz: this.frequency });
+    if (this.lastJob) {
+      this.feed({ ...this.lastJob, cleanJobs: true, job: { ...this.lastJob.job, cleanJobs: true } });
+    }
   }
 
   private idleReason(): string {
@@ -541,7 +584,11 @@ export class Miner implements MinerSource {
         celsius: s.celsius,
         ...(th.limitC !== null ? { limit: th.limitC } : {}),
       })),
-      fan: { mode: this.fanMode, dutyPercent: th.fan.duty ?? 0, rpm: [th.fan.rpm ?? null] },
+      fan: {
+        mode: this.fanMode,
+        dutyPercent: Math.round(th.fan.duty ?? 0),
+        rpm: [th.fan.rpm === null ? null : Math.round(th.fan.rpm)],
+      },
       frequencyMhz: this.frequency,
       ...(th.voltageMv !== null ? { voltageMv: th.voltageMv } : {}),
       limits: this.limits,
@@ -603,8 +650,8 @@ export class Miner implements MinerSource {
         this.paused = true;
         this.update();
         this.chainsReady = false;
-        await Promise.all(this.o.hardware.chains.map((c) => c.init(this.frequency)));
-        this.chainsReady = true;
+        await Promise.all(this.o.hardware.chains.map((c) => c.idle()));
+        await this.initChains();
         this.paused = wasPaused;
         this.update();
       },

@@ -53,7 +53,7 @@ export interface ChipNonce {
   subId: number;
   /** The uint32 the header holds (LE of reply bytes 2..5). */
   nonce: number;
-  /** BM1366+: the 16 bits of reply bytes 8..9 (version bits >> 13). */
+  /** BM1366+: the rolled version bits already in place (reply bytes 8..9 << 13), as the driver reports them. */
   versionBits?: number;
   chipIndex: number;
 }
@@ -269,7 +269,7 @@ export class ChainScheduler {
     const work = slot.work;
     let version: number;
     if (this.o.chain.model.rollsVersion) {
-      version = (work.template.version | ((n.versionBits ?? 0) << 13)) >>> 0;
+      version = (work.template.version | (n.versionBits ?? 0)) >>> 0;
     } else {
       const v = work.versions[n.subId];
       if (v === undefined) {

@@ -1,0 +1,211 @@
+/**
+ * What `asicd run` and `asicd demo` share: configuration → board → hardware → Miner → telemetry,
+ * signals, the live status line, and an orderly stop (chips idle first, submits ≤ 2 s, exit 0).
+ */
+import { type BoardProfile, findBoard, genericBoard } from '../../boards/index.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { systemClock } from '../../lib/clock.ts';
+import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../lib/log.ts';
+import { type Config, ConfigError, describeConfig, poolsOf } from '../config.ts';
+import type { TelemetryConfig } from '../telemetry/config.ts';
+import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemetry/index.ts';
+import { UNMONITORED_WARNING } from '../thermal/index.ts';
+import { Miner } from './daemon.ts';
+import { openBoardHardware } from './hardware.ts';
+import { formatStatus } from './status.ts';
+
+export interface App {
+  miner: Miner;
+  telemetry: TelemetryHandle;
+  board: BoardProfile;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export function loggerFor(cfg: Config): Logger {
+  const format = (cfg['log.format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  return createLogger({ format, level: (cfg['log.level'] as LogLevel | undefined) ?? 'info' });
+}
+
+export function boardFor(cfg: Config): BoardProfile {
+  const id = cfg.board as string | undefined;
+  if (!id) throw new ConfigError('board: required (see `asicd boards`), e.g. --board bitaxe-gamma');
+  if (id === 'generic') {
+    try {
+      return genericBoard({
+        chip: String(cfg.chip ?? ''),
+        chips: Number(cfg.chips ?? 1),
+        device: String(cfg.device ?? ''),
+        ...(cfg.baud !== undefined ? { baud: Number(cfg.baud) } : {}),
+      });
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
+  const b = findBoard(id);
+  if (!b) throw new ConfigError(`board: "${id}" is not a known board (see \`asicd boards\`)`);
+  return b;
+}
+
+export function telemetryConfigFor(cfg: Config): TelemetryConfig {
+  const url = cfg['mqtt.url'] as string | undefined;
+  const listen = cfg['api.listen'] as string | undefined;
+  const metrics = cfg['metrics.listen'] as string | undefined;
+  return {
+    ...(cfg['mqtt.deviceId'] !== undefined ? { deviceId: String(cfg['mqtt.deviceId']) } : {}),
+    ...(url
+      ? {
+          mqtt: {
+            url,
+            ...(cfg['mqtt.user'] !== undefined ? { username: String(cfg['mqtt.user']) } : {}),
+            ...(cfg['mqtt.pass'] !== undefined ? { password: String(cfg['mqtt.pass']) } : {}),
+            ...(cfg['mqtt.ca'] !== undefined ? { caFile: String(cfg['mqtt.ca']) } : {}),
+            intervalMs: Number(cfg['mqtt.interval'] ?? 10) * 1000,
+            commands: cfg['mqtt.commands'] === true,
+            discovery: true,
+          },
+        }
+      : {}),
+    api:
+      !listen || listen === 'off'
+        ? null
+        : { listen, allow: (cfg['api.allow'] as string[] | undefined) ?? [] },
+    ...(metrics ? { metrics: { listen: metrics } } : {}),
+  };
+}
+
+export interface StartOptions {
+  cfg: Config;
+  log: Logger;
+  clock?: Clock;
+  /** Start an embedded MQTT broker when no --mqtt is given (the demo). */
+  embeddedBroker?: boolean;
+  /** Extra things to stop after the miner (the demo's embedded pool). */
+  onStop?: () => Promise<void>;
+}
+
+export async function startApp(o: StartOptions): Promise<App> {
+  const { cfg, log } = o;
+  const clock = o.clock ?? systemClock;
+  const board = boardFor(cfg);
+  const pools = poolsOf(cfg);
+  if (pools.length === 0)
+    throw new ConfigError('pools: at least one --pool URL is needed (stratum+tcp://host:port)');
+  for (const p of pools)
+    if (!p.user) throw new ConfigError(`user: no worker name for ${p.url} (--user address.worker)`);
+  const thermal = cfg['thermal.enabled'] !== false;
+  if (!thermal) log.warn('thermal.disabled', { warning: UNMONITORED_WARNING });
+  const telemetryConfig = telemetryConfigFor(cfg);
+  const deviceId = deriveDeviceId(
+    telemetryConfig.deviceId !== undefined ? { configured: telemetryConfig.deviceId } : {},
+  );
+  log.info('asicd.start', { board: board.id, deviceId, config: describeConfig(cfg) });
+  const frequencyMhz = (cfg.frequency as number | undefined) ?? board.limits.frequencyMhz.default;
+  const hardware = await openBoardHardware(board, {
+    clock,
+    logger: log,
+    frequencyMhz,
+    noThermal: !thermal,
+    ...(cfg.easyBits !== undefined ? { easyBits: Number(cfg.easyBits) } : {}),
+    ...(board.simulated && cfg.maxHashrate !== undefined
+      ? { maxHashesPerSecond: Number(cfg.maxHashrate) }
+      : {}),
+  });
+  const fan = cfg.fan === undefined || cfg.fan === 'auto' ? 'auto' : Number(cfg.fan);
+  const miner = new Miner({
+    board,
+    hardware,
+    pools: pools.map((p) => ({
+      url: p.url,
+      user: p.user,
+      password: p.pass,
+      ...(cfg.suggestDifficulty !== undefined ? { suggestDifficulty: Number(cfg.suggestDifficulty) } : {}),
+    })),
+    deviceId,
+    frequencyMhz,
+    fan,
+    thermal,
+    ...(cfg['thermal.targetTemp'] !== undefined ? { targetTempC: Number(cfg['thermal.targetTemp']) } : {}),
+    ...(cfg['thermal.maxTemp'] !== undefined ? { maxTempC: Number(cfg['thermal.maxTemp']) } : {}),
+    clock,
+    logger: log,
+  });
+  await miner.start();
+  let telemetry: TelemetryHandle;
+  try {
+    telemetry = await startTelemetry(
+      miner,
+      { ...telemetryConfig, deviceId },
+      {
+        logger: log.child('telemetry'),
+        embeddedBrokerWhenNoMqtt: o.embeddedBroker === true,
+      },
+    );
+  } catch (err) {
+    await miner.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    miner,
+    telemetry,
+    board,
+    log,
+    stop: () => {
+      stopping ??= (async () => {
+        await miner.stop();
+        await telemetry.stop();
+        await o.onStop?.();
+        log.info('asicd.stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Runs until SIGINT/SIGTERM (or `duration` seconds), with the live status on a terminal. Resolves with
+ * the exit code: 0 after an orderly stop.
+ */
+export async function runUntilSignalled(app: App, cfg: Config): Promise<number> {
+  const tty = process.stdout.isTTY === true;
+  const showStatus = cfg.status === undefined ? tty : cfg.status === true;
+  if (showStatus) {
+    app.miner.startStatus(tty ? 2000 : 10_000, (s) => {
+      const line = formatStatus(s);
+      if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+      else console.log(line);
+    });
+  }
+  const duration = Number(cfg.duration ?? 0);
+  return new Promise<number>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (why: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (timer) clearTimeout(timer);
+      if (tty && showStatus) process.stdout.write('\n');
+      app.log.info('asicd.stopping', { why });
+      const hard = setTimeout(() => {
+        app.log.error('asicd.stop_timeout', { after: '10 s' });
+        resolve(1);
+      }, 10_000);
+      hard.unref();
+      app.stop().then(
+        () => {
+          clearTimeout(hard);
+          resolve(0);
+        },
+        (err) => {
+          clearTimeout(hard);
+          app.log.error('asicd.stop_failed', { error: err as Error });
+          resolve(1);
+        },
+      );
+    };
+    const onSignal = (sig: NodeJS.Signals) => finish(sig);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (duration > 0) timer = setTimeout(() => finish(`duration ${duration} s`), duration * 1000);
+  });
+}

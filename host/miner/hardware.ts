@@ -1,0 +1,222 @@
+/**
+ * From a board profile to ready hardware: the chain driver over its transport (a UART, a UART behind an
+ * SPI bridge, or the in-process emulated chain), and the thermal parts (I2C sensors and fan, a Firmata
+ * board, or their emulated counterparts on a thermal model for sim-* boards).
+ */
+import type { BoardProfile } from '../../boards/types.ts';
+import { Bm13xxChain, type ChainOptions, ESP_TIMING, FAST_TIMING } from '../../drivers/bm13xx/chain.ts';
+import { MODELS, type ModelInfo } from '../../drivers/bm13xx/models.ts';
+import {
+  type FanDriver,
+  openFirmataBoard,
+  openI2cSensors,
+  type TemperatureSensor,
+} from '../../drivers/sensors/index.ts';
+import type { ByteTransport, Unsubscribe } from '../../drivers/transport/contract.ts';
+import { openI2c } from '../../drivers/transport/i2c.ts';
+import { Sc16is7xxUart } from '../../drivers/transport/sc16is7xx.ts';
+import { openSpi } from '../../drivers/transport/spi.ts';
+import { UartTransport } from '../../drivers/transport/uart.ts';
+import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/index.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import { createSimThermal } from '../thermal/sim.ts';
+import type { BoardHardware, ChainRuntime } from './daemon.ts';
+import type { ChipNonce } from './scheduler.ts';
+
+export interface HardwareOptions {
+  clock: Clock;
+  logger: Logger;
+  frequencyMhz: number;
+  /** Skip opening the thermal parts (`--no-thermal`). */
+  noThermal?: boolean;
+  /** sim boards: leading zero bits of the emulated chips' easy mode. */
+  easyBits?: number;
+  /** sim boards: cap on the emulated chain's hashes per second (leave CPU for the daemon). */
+  maxHashesPerSecond?: number;
+  /** Chain driver options for tests (timing, poll period). */
+  chain?: Partial<ChainOptions>;
+}
+
+/** ChainRuntime over the BM13xx chain driver. */
+export class DriverChain implements ChainRuntime {
+  readonly name: string;
+  readonly model: ModelInfo;
+  readonly chipCount: number;
+  readonly ticketDifficulty: number;
+  readonly driver: Bm13xxChain;
+  private readonly hasReset: boolean;
+
+  constructor(
+    readonly transport: ByteTransport,
+    o: ChainOptions & { expectedChips: number; hostTicketDifficulty: number },
+  ) {
+    this.driver = new Bm13xxChain(o);
+    this.name = transport.path;
+    this.model = typeof o.model === 'string' ? MODELS[o.model] : o.model;
+    this.chipCount = o.expectedChips;
+    this.ticketDifficulty = o.hostTicketDifficulty;
+    this.hasReset = o.reset !== undefined;
+  }
+
+  async init(frequencyMhz: number): Promise<void> {
+    if (!this.transport.isOpen) await this.transport.open();
+    if (this.driver.state !== 'ready') await this.driver.init();
+    if (this.driver.frequencyMHz !== frequencyMhz) await this.driver.setFrequency(frequencyMhz);
+  }
+
+  sendJob(job: Parameters<ChainRuntime['sendJob']>[0]): Promise<number> {
+    return this.driver.sendJob(job);
+  }
+
+  setFrequency(mhz: number): Promise<void> {
+    if (this.driver.state !== 'ready' && this.driver.state !== 'idle') return Promise.resolve();
+    return this.driver.setFrequency(mhz);
+  }
+
+  setVersionMask(mask: number): Promise<void> {
+    return this.driver.setVersionMask(mask);
+  }
+
+  /**
+   * Stops the chips hashing. With a reset line the chips are held in reset (ESP-Miner's stop path);
+   * without one they get no more work and are ramped down to 50 MHz so the last job runs cool.
+   */
+  async idle(): Promise<void> {
+    if (!this.hasReset && this.driver.state === 'ready') await this.driver.setFrequency(50).catch(() => {});
+    await this.driver.idle({ holdReset: true });
+  }
+
+  onNonce(listener: (n: ChipNonce) => void): Unsubscribe {
+    const fn = (n: ChipNonce) => listener(n);
+    this.driver.on('nonce', fn);
+    return () => this.driver.off('nonce', fn);
+  }
+
+  onFault(listener: (message: string) => void): Unsubscribe {
+    const fn = (e: Error) => listener(e.message);
+    this.driver.on('fault', fn);
+    return () => this.driver.off('fault', fn);
+  }
+
+  counterHashrateGhs(): number | undefined {
+    return this.driver.hashrate().totalGhs;
+  }
+
+  async close(): Promise<void> {
+    await this.driver.stop({ holdReset: true });
+    await this.transport.close();
+  }
+}
+
+/** Opens the board's chain transport. */
+async function openTransport(
+  board: BoardProfile,
+  o: HardwareOptions,
+): Promise<{ transport: ByteTransport; emu?: EmulatedChain }> {
+  const t = board.transport;
+  if (t.kind === 'sim') {
+    const emu = createSimBoardChain({
+      model: board.chip,
+      chips: board.chips,
+      easyBits: o.easyBits ?? board.easyBits ?? 16,
+      path: `sim:${board.id}`,
+      logger: o.logger.child('emulator'),
+      ...(o.maxHashesPerSecond ? { maxHashesPerSecond: o.maxHashesPerSecond } : {}),
+    });
+    return { transport: emu, emu };
+  }
+  if (t.kind === 'uart')
+    return {
+      transport: new UartTransport({ path: t.path, baudRate: t.baud, logger: o.logger.child('uart') }),
+    };
+  const spi = await openSpi({ bus: t.spiBus, device: t.spiDevice });
+  return {
+    transport: new Sc16is7xxUart({
+      spi,
+      channel: t.channel,
+      crystalHz: t.crystalHz,
+      baudRate: t.baud,
+      clock: o.clock,
+      logger: o.logger.child('sc16is7xx'),
+    }),
+  };
+}
+
+/** Measures the emulated chain's real hash rate from its counters (the sim board's "expected"). */
+function emulatorRate(emu: EmulatedChain, clock: Clock): () => number {
+  let last = { at: clock.now(), hashes: emu.stats.hashes };
+  let rate = 0;
+  return () => {
+    const now = clock.now();
+    const hashes = emu.stats.hashes;
+    if (now - last.at >= 2000) {
+      rate = ((hashes - last.hashes) / (now - last.at)) * 1000;
+      last = { at: now, hashes };
+    }
+    return rate / 1e9;
+  };
+}
+
+export async function openBoardHardware(board: BoardProfile, o: HardwareOptions): Promise<BoardHardware> {
+  const model = MODELS[board.chip];
+  const { transport, emu } = await openTransport(board, o);
+  // Easy mode: always on emulated boards; on a UART only when asked (a chain served by `asicd sim`).
+  const easyBits = emu ? (o.easyBits ?? board.easyBits ?? 16) : o.easyBits;
+  const easy = easyBits !== undefined;
+  const chain = new DriverChain(transport, {
+    model: board.chip,
+    transport,
+    clock: o.clock,
+    logger: o.logger.child('chain0'),
+    expectedChips: board.chips,
+    frequencyMHz: o.frequencyMhz,
+    // Emulated chips: program ticket difficulty 1 (no mask bits) so the easy floor alone decides, and
+    // tell the host that floor (2^(easyBits − 32)). Real chips: ESP-Miner's 256.
+    ticketDifficulty: easy ? 1 : 256,
+    hostTicketDifficulty: easy ? 2 ** (easyBits - 32) : 256,
+    timing: emu ? FAST_TIMING : ESP_TIMING,
+    ...(emu ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
+    ...o.chain,
+  });
+
+  let sensors: TemperatureSensor[] = [];
+  let fan: FanDriver | undefined;
+  const closers: Array<() => Promise<void>> = [];
+  let hooks: Pick<BoardHardware, 'onHashing' | 'onFrequency'> = {};
+  if (!o.noThermal) {
+    if (emu) {
+      const parts = board.i2c?.parts ?? [];
+      const sim = await createSimThermal({
+        clock: o.clock,
+        chips: board.chips,
+        frequencyMHz: o.frequencyMhz,
+        hashing: false,
+        tmp1075At: parts.filter((p) => p.part !== 'EMC2101').map((p) => p.address ?? 0x48),
+      });
+      sensors = sim.sensors;
+      fan = sim.fan;
+      hooks = { onHashing: (h) => sim.model.setHashing(h), onFrequency: (f) => sim.model.setFrequency(f) };
+    } else if (board.i2c) {
+      const bus = await openI2c(board.i2c.bus);
+      ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
+      closers.push(() => bus.close());
+    } else if (board.firmata) {
+      const fb = await openFirmataBoard({ ...board.firmata, clock: o.clock });
+      sensors = [fb];
+      fan = fb;
+      closers.push(() => fb.close());
+    }
+  }
+  const emuRate = emu ? emulatorRate(emu, o.clock) : undefined;
+  return {
+    chains: [chain],
+    sensors,
+    ...(fan ? { fan } : {}),
+    expectedGhs: (mhz) => emuRate?.() ?? (mhz * model.smallCoreCount * board.chips) / 1000,
+    ...hooks,
+    close: async () => {
+      for (const c of closers) await c().catch(() => {});
+    },
+  };
+}
