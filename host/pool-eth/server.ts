@@ -7,7 +7,7 @@
  *
  *   const pool = await EthPoolServer.start({ difficulty: 2 ** -22, store });
  *   pool.url('v2')  // "stratum3+tcp://127.0.0.1:<port>"
- *   pool.newJob(); pool.setDifficulty(d); pool.stats; await pool.stop();
+ *   pool.newJob(); pool.setDifficulty(d); pool.stats; pool.silent = true; await pool.stop();
  *
  * Rejects use each dialect's codes: 1.0.0 classic [21 stale, 22 duplicate, 23 low difficulty, 24
  * unauthorized, 20 other]; 2.0.0 {404 job not found, 409 duplicate, 406 bad nonce, 3xx auth, 400 bad
@@ -131,6 +131,11 @@ export class EthPoolServer extends EventEmitter<{
     connections: 0,
     byDialect: { v1: 0, v2: 0 } as Record<EthDialect, number>,
   };
+  /**
+   * Tests: a silent pool keeps its connections open but answers nothing and sends no jobs (lines are still
+   * recorded in `received`).
+   */
+  silent = false;
   /** Every line received, per connection (tests assert on the client's wire format). */
   readonly received: Array<{ conn: number; line: string }> = [];
   readonly epoch: number;
@@ -197,7 +202,8 @@ export class EthPoolServer extends EventEmitter<{
       target: targetFromShareDifficulty(this.difficulty),
     };
     this.current = job;
-    if (broadcast) for (const c of this.conns.values()) if (c.authorized) this.sendJob(c, job, clean);
+    if (broadcast && !this.silent)
+      for (const c of this.conns.values()) if (c.authorized) this.sendJob(c, job, clean);
     return job;
   }
 
@@ -287,6 +293,7 @@ export class EthPoolServer extends EventEmitter<{
       }
       for (const line of lines) {
         this.received.push({ conn: c.id, line });
+        if (this.silent) continue;
         const r = parseEthLine(line);
         if (!r.ok) {
           this.badMessage(c, r.error.message);

@@ -204,6 +204,8 @@ export interface EthClientEvents {
   message: [{ poolToken: string; text: string }];
   shareResult: [EthShareResultEvent];
   disconnected: [EthDisconnectEvent];
+  /** Never emitted (ethash has no version rolling); declared for the pool manager's client surface. */
+  versionMask: [{ poolToken: string; mask: number }];
 }
 
 export interface EthClientStats {
