@@ -1,7 +1,8 @@
 /**
  * `asicd demo --algo ethash`: the whole ethash path on one machine, no hardware and no internet.
- * Embedded two-dialect pool on 127.0.0.1 → EthStratumClient (dialect by URL scheme, or auto-detected)
- * → emulated ethash worker (firmware/ethash, independent implementation) → host check of every nonce
+ * Embedded two-dialect pool on 127.0.0.1 → ethash pool manager (createEthPoolManager: the same failover,
+ * idle/resume and per-pool accounting as the Bitcoin path, one EthStratumClient per pool, dialect by URL
+ * scheme or auto-detected) → emulated ethash worker (firmware/ethash, independent implementation) → host check of every nonce
  * with ethash light (host/ethash) → submit → pool re-checks → accepted shares are logged.
  *
  *   const r = await runEthashDemo({ dialect: 'auto', shares: 5, logger });
@@ -12,8 +13,8 @@
 import { EmulatedEthashWorker } from '../../firmware/ethash/worker.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { boundaryHex, defaultCacheDir, EthashCacheStore, EthashShareVerifier } from '../ethash/index.ts';
-import { type EthClientJob, EthStratumClient } from '../stratum-eth/client.ts';
 import { nonceSegment } from '../stratum-eth/messages.ts';
+import { createEthPoolManager, type EthPoolJob } from '../stratum-eth/pool-manager.ts';
 import { EthPoolServer } from './server.ts';
 
 export interface EthashDemoOptions {
@@ -77,10 +78,14 @@ export async function runEthashDemo(opts: EthashDemoOptions = {}): Promise<Ethas
     }
   });
   await worker.prepare(pool.epoch);
-  const client = new EthStratumClient({
-    url: pool.url(opts.dialect ?? 'auto'),
-    user: '0x0000000000000000000000000000000000000000.asicd-demo',
-    password: 'x',
+  const pools = createEthPoolManager({
+    pools: [
+      {
+        url: pool.url(opts.dialect ?? 'auto'),
+        user: '0x0000000000000000000000000000000000000000.asicd-demo',
+        password: 'x',
+      },
+    ],
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const result: EthashDemoResult = {
@@ -92,15 +97,28 @@ export async function runEthashDemo(opts: EthashDemoOptions = {}): Promise<Ethas
     seconds: 0,
     shares: [],
   };
-  const jobs = new Map<string, EthClientJob>();
+  const jobs = new Map<string, EthPoolJob>();
   const wanted = opts.shares ?? 5;
   let finish: () => void = () => {};
   const finished = new Promise<void>((r) => {
     finish = r;
   });
 
-  client.on('ready', ({ dialect }) => log.info('pool_ready', { dialect }));
-  client.on('job', (job) => {
+  let announced = false;
+  pools.on('active', ({ index, url }) => {
+    announced = false;
+    log.info('pool_active', { index, url });
+  });
+  pools.on('idle', ({ reason }) => {
+    worker.stop();
+    log.warn('pool_idle', { reason, note: 'worker stopped until a pool answers' });
+  });
+  pools.on('switched', (s) => log.warn('pool_switched', { from: s.from, to: s.to, reason: s.reason }));
+  pools.on('job', (job) => {
+    if (!announced) {
+      announced = true;
+      log.info('pool_ready', { index: job.poolIndex, dialect: job.dialect });
+    }
     if (job.cleanJobs) jobs.clear();
     jobs.set(job.jobId, job);
     const seg = nonceSegment(job.extranonce);
@@ -115,7 +133,6 @@ export async function runEthashDemo(opts: EthashDemoOptions = {}): Promise<Ethas
     });
     log.info('job', { jobId: job.jobId, dialect: job.dialect, epoch: job.epoch, difficulty: job.difficulty });
   });
-  client.on('disconnected', (d) => log.warn('pool_disconnected', { reason: d.reason, detail: d.detail }));
   worker.on('nonce', (f) => {
     const job = jobs.get(f.jobId);
     if (!job) return;
@@ -125,7 +142,7 @@ export async function runEthashDemo(opts: EthashDemoOptions = {}): Promise<Ethas
         log.warn('host_check_failed', { jobId: f.jobId, nonce: f.nonce.toString(16) });
         return;
       }
-      const outcome = await client.submit({
+      const outcome = await pools.submit({
         poolToken: job.poolToken,
         jobId: job.jobId,
         nonce: f.nonce,
@@ -156,14 +173,14 @@ export async function runEthashDemo(opts: EthashDemoOptions = {}): Promise<Ethas
 
   const timer = setTimeout(finish, opts.durationMs ?? 120_000);
   opts.signal?.addEventListener('abort', finish, { once: true });
-  client.connect();
+  pools.start();
   try {
     await finished;
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', finish);
     worker.stop();
-    await client.drain(1000);
+    await pools.stop();
     await pool.stop();
   }
   result.hashes = worker.hashes;

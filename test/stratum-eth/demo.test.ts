@@ -1,5 +1,5 @@
 /**
- * runEthashDemo end to end (pool + client + emulated worker + host check), once per dialect choice:
+ * runEthashDemo end to end (pool + pool manager + emulated worker + host check), once per dialect choice:
  * accepted shares arrive, every one was checked by the host and by the pool, nothing is left running.
  */
 import assert from 'node:assert/strict';
@@ -30,5 +30,7 @@ for (const dialect of ['v1', 'v2', 'auto'] as const) {
     assert.ok(accepted.filter((x) => x.component === 'pool-eth').length >= 2);
     const ready = logger.records.find((x) => x.event === 'pool_ready');
     assert.equal(ready?.dialect, dialect === 'v1' ? 'v1' : 'v2');
+    // The work came through the ethash pool manager (failover / accounting), not a bare client.
+    assert.ok(logger.records.some((x) => x.component === 'pools' && x.event === 'pool_active'));
   });
 }
