@@ -114,6 +114,8 @@ export class Miner implements MinerSource {
   private hashing = false;
   private lastJob: ManagerJob | undefined;
   private overheat: { active: boolean; since?: number; reason?: string } = { active: false };
+  /** Set while hashing is stopped because a sensor cannot be read (unknown temperature = hot). */
+  private thermalFault: string | undefined;
   private fanMode: 'auto' | 'manual';
   private statusTimer: TimerHandle | undefined;
   private stopped = false;
@@ -310,8 +312,11 @@ export class Miner implements MinerSource {
 
   private idleReason(): string {
     if (this.stopped) return 'stopping';
-    if (!this.thermalAllowed)
-      return this.overheat.active ? `overheat: ${this.overheat.reason}` : 'waiting for thermal';
+    if (!this.thermalAllowed) {
+      return this.overheat.active || this.thermalFault
+        ? `thermal: ${this.overheat.reason ?? this.thermalFault}`
+        : 'waiting for the first valid temperature';
+    }
     if (this.paused) return 'paused';
     if (!this.poolActive) return 'no pool';
     return 'chains not ready';
@@ -401,46 +406,52 @@ export class Miner implements MinerSource {
   }
 
   private onThermal(d: ThermalDecision): void {
+    const now = Date.now();
     if (d.kind === 'stop-hashing') {
       this.thermalAllowed = false;
-      const reason = `${d.reason} at ${d.tempC === null ? 'unknown temperature' : `${d.tempC.toFixed(1)} °C`} (limit ${d.limitC} °C)`;
-      this.overheat = { active: true, since: Date.now(), reason };
-      this.log.error('thermal.stop_hashing', { reason, detail: d.detail });
-      this.emit({
-        type: 'overheat',
-        time: Date.now(),
-        active: true,
-        sensor: 'chip',
-        celsius: d.tempC,
-        limit: d.limitC,
-      });
+      const at = d.tempC === null ? 'unknown temperature' : `${d.tempC.toFixed(1)} °C`;
+      const reason = `${d.reason} at ${at} (limit ${d.limitC} °C)${d.detail ? `: ${d.detail}` : ''}`;
+      this.log.error('thermal.stop_hashing', { reason });
+      if (d.reason === 'overheat') {
+        this.overheat = { active: true, since: now, reason };
+        this.emit({
+          type: 'overheat',
+          time: now,
+          active: true,
+          sensor: 'chip',
+          celsius: d.tempC,
+          limit: d.limitC,
+        });
+      } else {
+        this.thermalFault = reason;
+        this.fault('sensor', 'critical', `hashing stopped, fans 100 %: ${reason}`);
+      }
       this.update();
       return;
     }
-    if (d.kind === 'resume' || d.kind === 'throttle') {
-      const wasOverheat = this.overheat.active;
-      if (d.frequencyMHz !== this.frequency) void this.applyFrequency(d.frequencyMHz, d.kind);
-      if (d.kind === 'resume') {
-        this.thermalAllowed = true;
-        if (wasOverheat) {
-          this.overheat = { active: false };
-          this.log.warn('thermal.resume', {
-            reason: d.reason,
-            frequencyMhz: d.frequencyMHz,
-            reducedFromMhz: d.reducedFromMHz,
-          });
-          this.emit({
-            type: 'overheat',
-            time: Date.now(),
-            active: false,
-            sensor: 'chip',
-            celsius: this.thermal.status().maxC,
-            limit: this.o.maxTempC ?? this.o.board.limits.maxTempC,
-          });
-        }
-        this.update();
-      }
+    if (d.frequencyMHz !== this.frequency)
+      void this.applyFrequency(d.frequencyMHz, `thermal ${d.kind}: ${d.reason}`);
+    if (d.kind !== 'resume') return;
+    this.thermalAllowed = true;
+    this.thermalFault = undefined;
+    if (this.overheat.active) {
+      this.overheat = { active: false };
+      this.log.warn('thermal.resume', {
+        reason: d.reason,
+        frequencyMhz: d.frequencyMHz,
+        reducedFromMhz: d.reducedFromMHz,
+      });
+      const limit = this.o.maxTempC ?? this.o.board.limits.maxTempC;
+      this.emit({
+        type: 'overheat',
+        time: now,
+        active: false,
+        sensor: 'chip',
+        celsius: this.thermal.status().maxC,
+        limit,
+      });
     }
+    this.update();
   }
 
   private async applyFrequency(mhz: number, why: string): Promise<number> {
@@ -615,8 +626,11 @@ export class Miner implements MinerSource {
         this.update();
       },
       resume: async () => {
-        if (this.overheat.active)
+        if (this.overheat.active) {
           throw new Error(`cannot resume during overheat protection (${this.overheat.reason})`);
+        }
+        if (this.thermalFault)
+          throw new Error(`cannot resume while the temperature is unknown (${this.thermalFault})`);
         this.paused = false;
         this.update();
       },

@@ -18,6 +18,7 @@ import { Sc16is7xxUart } from '../../drivers/transport/sc16is7xx.ts';
 import { openSpi } from '../../drivers/transport/spi.ts';
 import { UartTransport } from '../../drivers/transport/uart.ts';
 import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/index.ts';
+import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createSimThermal } from '../thermal/sim.ts';
@@ -36,6 +37,15 @@ export interface HardwareOptions {
   maxHashesPerSecond?: number;
   /** Chain driver options for tests (timing, poll period). */
   chain?: Partial<ChainOptions>;
+  /** sim boards: thermal model parameters (tests make boards heat fast). */
+  thermalModel?: Partial<Omit<ThermalModelOptions, 'clock'>>;
+}
+
+/** The emulated parts of a sim-* board, for tests and fault injection. */
+export interface SimParts {
+  chain: EmulatedChain;
+  model: ThermalModel;
+  emc2101: EmulatedEmc2101;
 }
 
 /** ChainRuntime over the BM13xx chain driver. */
@@ -158,7 +168,10 @@ function emulatorRate(emu: EmulatedChain, clock: Clock): () => number {
   };
 }
 
-export async function openBoardHardware(board: BoardProfile, o: HardwareOptions): Promise<BoardHardware> {
+export async function openBoardHardware(
+  board: BoardProfile,
+  o: HardwareOptions,
+): Promise<BoardHardware & { sim?: SimParts }> {
   const model = MODELS[board.chip];
   const { transport, emu } = await openTransport(board, o);
   // Easy mode: always on emulated boards; on a UART only when asked (a chain served by `asicd sim`).
@@ -184,6 +197,7 @@ export async function openBoardHardware(board: BoardProfile, o: HardwareOptions)
   let fan: FanDriver | undefined;
   const closers: Array<() => Promise<void>> = [];
   let hooks: Pick<BoardHardware, 'onHashing' | 'onFrequency'> = {};
+  let simParts: SimParts | undefined;
   if (!o.noThermal) {
     if (emu) {
       const parts = board.i2c?.parts ?? [];
@@ -192,11 +206,13 @@ export async function openBoardHardware(board: BoardProfile, o: HardwareOptions)
         chips: board.chips,
         frequencyMHz: o.frequencyMhz,
         hashing: false,
+        ...o.thermalModel,
         tmp1075At: parts.filter((p) => p.part !== 'EMC2101').map((p) => p.address ?? 0x48),
       });
       sensors = sim.sensors;
       fan = sim.fan;
       hooks = { onHashing: (h) => sim.model.setHashing(h), onFrequency: (f) => sim.model.setFrequency(f) };
+      simParts = { chain: emu, model: sim.model, emc2101: sim.emc2101 };
     } else if (board.i2c) {
       const bus = await openI2c(board.i2c.bus);
       ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
@@ -215,6 +231,7 @@ export async function openBoardHardware(board: BoardProfile, o: HardwareOptions)
     ...(fan ? { fan } : {}),
     expectedGhs: (mhz) => emuRate?.() ?? (mhz * model.smallCoreCount * board.chips) / 1000,
     ...hooks,
+    ...(simParts ? { sim: simParts } : {}),
     close: async () => {
       for (const c of closers) await c().catch(() => {});
     },
