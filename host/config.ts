@@ -23,7 +23,18 @@ interface OptionSpec {
   secret?: boolean;
   /** Only for the commands listed (default: all). */
   commands?: readonly string[];
+  /** Extra validation of the coerced value: a message saying what is wrong, or undefined. */
+  check?: (value: unknown) => string | undefined;
 }
+
+const listenCheck = (v: unknown) =>
+  v === 'off' || /^(?:\[[^\]]+\]|[^:\s]*):\d{1,5}$/.test(String(v))
+    ? undefined
+    : 'expected HOST:PORT (e.g. 127.0.0.1:4028) or "off"';
+const mqttUrlCheck = (v: unknown) =>
+  /^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(String(v))
+    ? undefined
+    : 'expected mqtt://host[:port] or mqtts://host[:port]';
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -143,6 +154,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'mqtt',
     kind: 'string',
     help: 'MQTT broker URL (mqtt://, mqtts://); demo: an embedded broker when absent',
+    check: mqttUrlCheck,
   },
   { key: 'mqtt.user', flag: 'mqtt-user', kind: 'string', help: 'MQTT username' },
   { key: 'mqtt.pass', flag: 'mqtt-pass', kind: 'string', help: 'MQTT password', secret: true },
@@ -175,6 +187,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     help: 'cgminer-compatible API HOST:PORT, or "off"',
     default: '127.0.0.1:4028',
+    check: listenCheck,
   },
   {
     key: 'api.allow',
@@ -183,7 +196,27 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'addresses allowed privileged API commands',
     default: [],
   },
-  { key: 'metrics.listen', flag: 'metrics-listen', kind: 'string', help: 'Prometheus /metrics HOST:PORT' },
+  {
+    key: 'metrics.listen',
+    flag: 'metrics-listen',
+    kind: 'string',
+    help: 'Prometheus /metrics HOST:PORT',
+    check: listenCheck,
+  },
+  { key: 'mqtt.base', flag: 'mqtt-base', kind: 'string', help: 'base topic (default asicd/<device-id>)' },
+  {
+    key: 'mqtt.discovery',
+    flag: 'ha-discovery',
+    kind: 'boolean',
+    help: 'publish Home Assistant discovery',
+    default: true,
+  },
+  {
+    key: 'mqtt.haPrefix',
+    flag: 'ha-prefix',
+    kind: 'string',
+    help: 'Home Assistant discovery prefix (default homeassistant)',
+  },
   {
     key: 'pool.difficulty',
     flag: 'pool-difficulty',
@@ -236,6 +269,13 @@ const envName = (o: OptionSpec) =>
     .toUpperCase()}`;
 
 function coerce(o: OptionSpec, raw: unknown, from: string): unknown {
+  const v = coerceKind(o, raw, from);
+  const problem = o.check?.(v);
+  if (problem) throw new ConfigError(`${o.key} (${from}): "${String(v)}" is invalid: ${problem}`);
+  return v;
+}
+
+function coerceKind(o: OptionSpec, raw: unknown, from: string): unknown {
   const where = `${o.key} (${from})`;
   switch (o.kind) {
     case 'string': {

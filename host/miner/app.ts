@@ -62,7 +62,9 @@ export function telemetryConfigFor(cfg: Config): TelemetryConfig {
             ...(cfg['mqtt.ca'] !== undefined ? { caFile: String(cfg['mqtt.ca']) } : {}),
             intervalMs: Number(cfg['mqtt.interval'] ?? 10) * 1000,
             commands: cfg['mqtt.commands'] === true,
-            discovery: true,
+            discovery: cfg['mqtt.discovery'] !== false,
+            ...(cfg['mqtt.base'] !== undefined ? { baseTopic: String(cfg['mqtt.base']) } : {}),
+            ...(cfg['mqtt.haPrefix'] !== undefined ? { discoveryPrefix: String(cfg['mqtt.haPrefix']) } : {}),
           },
         }
       : {}),

@@ -16,13 +16,8 @@ import { type MetricsServer, startMetricsServer } from './metrics.ts';
 import { MqttTelemetry } from './mqtt.ts';
 
 export { startEmbeddedBroker } from './broker.ts';
-export { startCgminerApi } from './cgminer-api.ts';
-export {
-  parseTelemetryFlags,
-  TELEMETRY_FLAGS_HELP,
-  type TelemetryConfig,
-  telemetryConfigFromObject,
-} from './config.ts';
+export { parseListen, startCgminerApi } from './cgminer-api.ts';
+export { DEFAULT_API_LISTEN, type MqttConfig, type TelemetryConfig } from './config.ts';
 export { deriveDeviceId } from './device-id.ts';
 export { startMetricsServer } from './metrics.ts';
 export { MqttTelemetry, type MqttTelemetryOptions } from './mqtt.ts';

@@ -70,6 +70,19 @@ describe('configuration', () => {
     ],
     ['bad fan', ['--fan', '140'], {}, /^fan: "140" must be "auto" or a duty from 0 to 100/],
     ['demo-only flag on run', ['--pool-port', '3333'], {}, /--pool-port: unknown option for "asicd run"/],
+    [
+      'mqtt URL scheme',
+      ['--mqtt', 'http://x'],
+      {},
+      /^mqtt\.url \(--mqtt\): "http:\/\/x" is invalid: expected mqtt:\/\/host/,
+    ],
+    ['api listen form', ['--api-listen', 'localhost'], {}, /^api\.listen .* expected HOST:PORT/],
+    [
+      'metrics listen port',
+      ['--metrics-listen', '0.0.0.0:99999x'],
+      {},
+      /^metrics\.listen .* expected HOST:PORT/,
+    ],
   ];
   for (const [name, argv, env, re] of bad) {
     it(`bad input names the key: ${name}`, () => {
