@@ -127,14 +127,14 @@ describe('ChainScheduler', () => {
     s.setJob(job('a', true, 'conn-1'));
     await clock.advanceAsync(0);
     const j = chain.jobs[0]!;
-    const bits = 0x0005;
-    const version = (0x20000000 | (bits << 13)) >>> 0;
+    const bits = 0x0005 << 13;
+    const version = (0x20000000 | bits) >>> 0;
     const nonce = findNonce(j, version, 10);
     const check = s.handleNonce({ jobId: j.chipJobId, subId: 3, nonce, versionBits: bits, chipIndex: 0 });
     assert.equal(check?.kind, 'share');
     assert.equal(shares.length, 1);
     assert.equal(shares[0]!.poolToken, 'conn-1');
-    assert.equal(shares[0]!.check.versionBits, bits << 13);
+    assert.equal(shares[0]!.check.versionBits, bits);
     assert.deepEqual(shares[0]!.check.submitParams(true).slice(0, 2), ['a', '00000000']);
     assert.equal(s.chips[0]!.nonces, 1);
     s.stop();
