@@ -4,11 +4,8 @@
  * the emulator opens the other end with `serialport`. Baud-rate changes on a pty are not physical;
  * the chips track their own rate from their registers (chain.chipBaudRate).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SerialPort } from 'serialport';
+import { openPtyPair } from '../pty-pair.ts';
 import { createEmulatedChain, type EmulatedChain, type EmulatedChainOptions } from './chain.ts';
 
 export interface PtyServeOptions extends Omit<EmulatedChainOptions, 'path'> {
@@ -30,73 +27,19 @@ export interface PtyServer {
   stop(): Promise<void>;
 }
 
-function removeStaleLink(path: string): void {
-  try {
-    const st = lstatSync(path);
-    if (st.isSymbolicLink() && readlinkSync(path).startsWith('/dev/pts/')) unlinkSync(path);
-    else throw new Error(`link: ${path} exists and is not a stale pty link; choose another --link path`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
 export async function serveOnPty(opts: PtyServeOptions): Promise<PtyServer> {
-  const { link, socat = 'socat', startTimeoutMs = 5000, ...chainOpts } = opts;
-  removeStaleLink(link);
-  const dir = mkdtempSync(join(tmpdir(), 'asicd-emu-'));
-  const inner = join(dir, 'chip');
-  const proc: ChildProcess = spawn(socat, [`pty,raw,echo=0,link=${link}`, `pty,raw,echo=0,link=${inner}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const { link, socat, startTimeoutMs, ...chainOpts } = opts;
+  const pair = await openPtyPair(link, {
+    ...(socat ? { socat } : {}),
+    ...(startTimeoutMs ? { startTimeoutMs } : {}),
   });
-  let stderr = '';
-  proc.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  let spawnError: Error | undefined;
-  proc.on('error', (e) => {
-    spawnError = e;
-  });
-  const killSocat = () =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null || spawnError) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
-  const cleanup = () => {
-    rmSync(dir, { recursive: true, force: true });
-    try {
-      if (lstatSync(link).isSymbolicLink()) unlinkSync(link);
-    } catch {
-      /* already gone */
-    }
-  };
-
-  const end = Date.now() + startTimeoutMs;
-  while (!(existsSync(link) && existsSync(inner))) {
-    if (spawnError) {
-      cleanup();
-      throw new Error(`socat: could not start (${spawnError.message}); install socat (npm run system-deps)`);
-    }
-    if (proc.exitCode !== null) {
-      cleanup();
-      throw new Error(`socat: exited with ${proc.exitCode}: ${stderr.trim()}`);
-    }
-    if (Date.now() > end) {
-      await killSocat();
-      cleanup();
-      throw new Error(`socat: did not create ${link} within ${startTimeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const device = readlinkSync(link);
-
+  const { inner, device } = pair;
   const chain = createEmulatedChain({ ...chainOpts, path: link });
   const port = new SerialPort({ path: inner, baudRate: 115200, autoOpen: false });
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   } catch (e) {
-    await killSocat();
-    cleanup();
+    await pair.stop();
     throw new Error(`pty: could not open ${inner}: ${(e as Error).message}`);
   }
   await chain.open();
@@ -116,8 +59,7 @@ export async function serveOnPty(opts: PtyServeOptions): Promise<PtyServer> {
       unsub();
       await chain.close();
       if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-      await killSocat();
-      cleanup();
+      await pair.stop();
     })();
     return stopped;
   };

@@ -3,6 +3,7 @@
  * serialport v13 — the same library the host uses, so nothing here is a mock.
  */
 import { SerialPort } from 'serialport';
+import { openPtyPair } from '../pty-pair.ts';
 import { FirmataMcu, type FirmataMcuOptions } from './firmata-mcu.ts';
 
 export interface ServedMcu {
@@ -34,6 +35,29 @@ export async function serveFirmataMcu(
       off();
       mcu.stop();
       if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    },
+  };
+}
+
+/** Serves the MCU on a fresh pty pair: the host opens `link` (like /dev/ttyACM0) with johnny-five. */
+export async function serveFirmataMcuOnPty(
+  link: string,
+  opts: FirmataMcuOptions | FirmataMcu,
+): Promise<ServedMcu & { link: string }> {
+  const pair = await openPtyPair(link);
+  let served: ServedMcu;
+  try {
+    served = await serveFirmataMcu(pair.inner, opts);
+  } catch (e) {
+    await pair.stop();
+    throw e;
+  }
+  return {
+    ...served,
+    link,
+    close: async () => {
+      await served.close();
+      await pair.stop();
     },
   };
 }

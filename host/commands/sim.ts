@@ -4,7 +4,10 @@
  * SIGTERM, printing one ready line and periodic statistics.
  */
 import { parseArgs } from 'node:util';
-import { CHIP_MODELS, modelInfo, serveOnPty } from '../../firmware/bm13xx/index.ts';
+import { CHIP_MODELS, type EmulatedChain, modelInfo, serveOnPty } from '../../firmware/bm13xx/index.ts';
+import { serveFirmataMcuOnPty } from '../../firmware/io-mcu/index.ts';
+import { ThermalModel } from '../../firmware/sensors/index.ts';
+import { systemClock } from '../../lib/clock.ts';
 
 export const summary = 'serve an emulated BM13xx chain on a pseudo-terminal';
 export const usage = `asicd sim --chip BM1370 --chips 4 --link /tmp/chain0 [options]
@@ -20,7 +23,10 @@ Options:
   --max-hashrate H      cap emulated hashing at H hashes per second for the whole chain
   --always-long-replies BM1366+: 11-byte replies even before 0xA4 enables version rolling
   --stats-every S       print statistics every S seconds (default 10, 0 = never)
-  --seed N              seed for the fault-knob random numbers`;
+  --seed N              seed for the fault-knob random numbers
+  --mcu-link PATH       also serve an emulated Firmata I/O board (thermistor A0, fan PWM D9, tach D2)
+                        on a pty at PATH, on a thermal model heated by this chain's hashing; open it with
+                        \`asicd run --firmata PATH\``;
 
 function fail(msg: string): number {
   console.error(`asicd sim: ${msg}\n\n${usage}`);
@@ -41,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
         'always-long-replies': { type: 'boolean', default: false },
         'stats-every': { type: 'string', default: '10' },
         seed: { type: 'string' },
+        'mcu-link': { type: 'string' },
       },
       strict: true,
     }));
@@ -87,6 +94,17 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const { chain } = server;
+  let mcu: Awaited<ReturnType<typeof serveMcu>> | undefined;
+  if (values['mcu-link']) {
+    try {
+      mcu = await serveMcu(String(values['mcu-link']), chain, chips as number);
+    } catch (e) {
+      await server.stop();
+      console.error(`asicd sim: ${(e as Error).message}`);
+      return 1;
+    }
+    console.log(`asicd sim: Firmata I/O board ready on ${mcu.link} (thermistor A0, fan D9, tach D2)`);
+  }
   console.log(
     `asicd sim: ${chips} × ${model} ready on ${server.link} (${server.device}); ` +
       `${easy ? `easy mode ${easy} zero bits` : 'real difficulty-1 floor'}; Ctrl-C to stop`,
@@ -120,7 +138,32 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   if (timer) clearInterval(timer);
+  await mcu?.close();
   await server.stop();
   console.log(`asicd sim: stopped; removed ${server.link}`);
   return 0;
+}
+
+/**
+ * An emulated Firmata I/O board whose thermistor reads a thermal model heated by the chain: the model
+ * hashes (and heats) while the emulated chips' hash counter moves, at the chips' PLL frequency.
+ */
+async function serveMcu(link: string, chain: EmulatedChain, chips: number) {
+  const model = new ThermalModel({ clock: systemClock, chips, hashing: false });
+  let hashes = chain.stats.hashes;
+  const follow = setInterval(() => {
+    const now = chain.stats.hashes;
+    model.setHashing(now > hashes);
+    hashes = now;
+    const mhz = chain.chips[0]?.frequencyMhz;
+    if (mhz) model.setFrequency(mhz);
+  }, 250);
+  const served = await serveFirmataMcuOnPty(link, { model, clock: systemClock, fanPin: 9, tachPin: 2 });
+  return {
+    link,
+    close: async () => {
+      clearInterval(follow);
+      await served.close();
+    },
+  };
 }

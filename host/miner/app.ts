@@ -28,6 +28,23 @@ export function loggerFor(cfg: Config): Logger {
 }
 
 export function boardFor(cfg: Config): BoardProfile {
+  const b = baseBoard(cfg);
+  const firmata = cfg['firmata.path'] as string | undefined;
+  if (!firmata) return b;
+  // A Firmata I/O board replaces the profile's I2C thermal parts.
+  const { i2c: _i2c, ...rest } = b;
+  return {
+    ...rest,
+    firmata: {
+      path: firmata,
+      thermistorChannel: Number(cfg['firmata.thermistor'] ?? 0),
+      fanPin: Number(cfg['firmata.fanPin'] ?? 9),
+      tachPin: Number(cfg['firmata.tachPin'] ?? 2),
+    },
+  };
+}
+
+function baseBoard(cfg: Config): BoardProfile {
   const id = cfg.board as string | undefined;
   if (!id) throw new ConfigError('board: required (see `asicd boards`), e.g. --board bitaxe-gamma');
   if (id === 'generic') {

@@ -82,3 +82,66 @@ test('daemon + emulator on a pty + embedded pool: shares accepted, all valid, cl
     await pool.close();
   }
 });
+
+test('thermal through johnny-five: asicd run reads the emulated Firmata board served by asicd sim --mcu-link', {
+  timeout: 120_000,
+}, async () => {
+  const link = join(dir, 'chain1');
+  const mcu = join(dir, 'mcu1');
+  const sim = asicd([
+    'sim',
+    '--chip',
+    'BM1366',
+    '--chips',
+    '1',
+    '--link',
+    link,
+    '--mcu-link',
+    mcu,
+    '--easy-bits',
+    '16',
+  ]);
+  procs.push(sim);
+  await waitFor(() => existsSync(link) && existsSync(mcu), `asicd sim to create ${link} and ${mcu}`, 20_000);
+  const pool = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
+  await pool.listen(0);
+  try {
+    const miner = asicd([
+      'run',
+      ...['--board', 'generic', '--chip', 'BM1366', '--chips', '1', '--device', link, '--easy-bits', '16'],
+      ...[
+        '--firmata',
+        mcu,
+        '--pool',
+        pool.url,
+        '--user',
+        'e2e.worker',
+        '--api-listen',
+        'off',
+        '--log-format',
+        'json',
+      ],
+    ]);
+    procs.push(miner);
+    await waitFor(() => pool.stats.accepted >= 2, 'shares with thermal protection on', 90_000, 100);
+    assert.equal(await miner.stop(), 0);
+    assert.equal(pool.stats.rejected, 0);
+    const events = miner
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string; sensors?: string[]; reason?: string });
+    const start = events.find((e) => e.event === 'thermal-start');
+    assert.ok(
+      start?.sensors?.some((s) => s.includes('firmata')),
+      `Firmata sensor in use: ${JSON.stringify(start)}`,
+    );
+    assert.ok(
+      events.some((e) => e.event === 'thermal-resume' && e.reason === 'startup'),
+      'hashing began only after a valid reading',
+    );
+    assert.ok(!events.some((e) => e.event === 'thermal.disabled'));
+  } finally {
+    await pool.close();
+  }
+});
