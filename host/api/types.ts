@@ -113,7 +113,10 @@ export interface ChainState {
   index: number;
   /** Chip model, e.g. "BM1370". */
   chipModel: string;
+  /** GH/s from difficulty-weighted nonces (what the host verified). */
   hashrate: number;
+  /** GH/s from the chips' own hash counters, where the chips have them (BM1366+ 0x8C, BM1397 0x04). */
+  counterHashrate?: number;
   errors: number;
   frequencyMhz: number;
   /** Measured core voltage, when the board measures it. */

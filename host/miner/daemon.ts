@@ -517,10 +517,12 @@ export class Miner implements MinerSource {
     const chains: ChainState[] = this.schedulers.map((s, i) => {
       const hr = s.hashrate(60_000);
       const chain = this.o.hardware.chains[i]!;
+      const counters = chain.counterHashrateGhs?.();
       return {
         index: i,
         chipModel: chain.model.model,
         hashrate: hr.total,
+        ...(counters !== undefined ? { counterHashrate: counters } : {}),
         errors: s.counters.hardwareErrors,
         frequencyMhz: this.frequency,
         chips: s.chips.map((c, k) => ({
