@@ -49,6 +49,10 @@ export interface ChainRuntime extends ChainPort {
   onNonce(listener: (n: ChipNonce) => void): Unsubscribe;
   /** Faults after init (chain stopped answering, device unplugged). */
   onFault(listener: (message: string) => void): Unsubscribe;
+  /** The chain went offline or failed (link closed, chips gone): it needs init() again. */
+  onDown(listener: () => void): Unsubscribe;
+  /** idle() holds the chips in reset (otherwise they only get no new work, at a low clock). */
+  readonly canHoldReset: boolean;
   /** The chips' ticket (reporting floor) difficulty. */
   readonly ticketDifficulty: number;
   /** Hashrate from the chips' own counters (GH/s), where they have them. */
@@ -191,6 +195,7 @@ export class Miner implements MinerSource {
     for (const [i, chain] of hardware.chains.entries()) {
       this.unsubs.push(chain.onNonce((n) => this.onNonce(i, n)));
       this.unsubs.push(chain.onFault((m) => this.fault(`chain${i}`, 'error', m)));
+      this.unsubs.push(chain.onDown(() => this.onChainDown(i)));
     }
     await this.initChains();
     this.pools.on('job', (j) => this.onJob(j));
@@ -246,6 +251,16 @@ export class Miner implements MinerSource {
     this.update();
   }
 
+  /** A chain lost its link or its chips: stop feeding work and bring it back with init() retries. */
+  private onChainDown(index: number): void {
+    if (this.stopped || !this.chainsReady) return;
+    this.chainsReady = false;
+    this.log.warn('chain.down', { chain: index, retryMs: this.o.chainRetryMs ?? 10_000 });
+    this.update();
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = this.clock.setTimeout(() => void this.initChains(), this.o.chainRetryMs ?? 10_000);
+  }
+
   /** Chips idle at once; pending submits get up to 2 s; then everything closes. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -259,6 +274,12 @@ export class Miner implements MinerSource {
     this.clock.clearTimeout(this.retryTimer);
     for (const u of this.unsubs.splice(0)) u();
     await this.thermal.stop();
+    // Leaving: the fan keeps the last duty we write. Chips held in reset need little air (ESP-Miner's 30 %);
+    // chips we could only starve of work may still be finishing a job, so they get full air.
+    const exitDuty = this.o.hardware.chains.every((c) => c.canHoldReset) ? 30 : 100;
+    await this.o.hardware.fan
+      ?.setDuty(exitDuty)
+      .catch((e) => this.log.warn('fan.exit_failed', { error: e as Error }));
     await Promise.allSettled(this.o.hardware.chains.map((c) => c.close()));
     await this.o.hardware.close();
     this.listeners.clear();

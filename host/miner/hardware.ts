@@ -55,7 +55,8 @@ export class DriverChain implements ChainRuntime {
   readonly chipCount: number;
   readonly ticketDifficulty: number;
   readonly driver: Bm13xxChain;
-  private readonly hasReset: boolean;
+  readonly canHoldReset: boolean;
+  private idling: Promise<void> | undefined;
 
   constructor(
     readonly transport: ByteTransport,
@@ -66,7 +67,7 @@ export class DriverChain implements ChainRuntime {
     this.model = typeof o.model === 'string' ? MODELS[o.model] : o.model;
     this.chipCount = o.expectedChips;
     this.ticketDifficulty = o.hostTicketDifficulty;
-    this.hasReset = o.reset !== undefined;
+    this.canHoldReset = o.reset !== undefined;
   }
 
   async init(frequencyMhz: number): Promise<void> {
@@ -92,9 +93,15 @@ export class DriverChain implements ChainRuntime {
    * Stops the chips hashing. With a reset line the chips are held in reset (ESP-Miner's stop path);
    * without one they get no more work and are ramped down to 50 MHz so the last job runs cool.
    */
-  async idle(): Promise<void> {
-    if (!this.hasReset && this.driver.state === 'ready') await this.driver.setFrequency(50).catch(() => {});
-    await this.driver.idle({ holdReset: true });
+  idle(): Promise<void> {
+    this.idling ??= (async () => {
+      if (!this.canHoldReset && this.driver.state === 'ready')
+        await this.driver.setFrequency(50).catch(() => {});
+      await this.driver.idle({ holdReset: true });
+    })().finally(() => {
+      this.idling = undefined;
+    });
+    return this.idling;
   }
 
   onNonce(listener: (n: ChipNonce) => void): Unsubscribe {
@@ -107,6 +114,14 @@ export class DriverChain implements ChainRuntime {
     const fn = (e: Error) => listener(e.message);
     this.driver.on('fault', fn);
     return () => this.driver.off('fault', fn);
+  }
+
+  onDown(listener: () => void): Unsubscribe {
+    const fn = (state: string) => {
+      if (state === 'offline' || state === 'failed') listener();
+    };
+    this.driver.on('state', fn);
+    return () => this.driver.off('state', fn);
   }
 
   counterHashrateGhs(): number | undefined {

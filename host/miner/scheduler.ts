@@ -131,6 +131,7 @@ export class ChainScheduler {
   private readonly o: SchedulerOptions;
   private readonly versions: number;
   private minShareDifficulty = 0;
+  private sendFailing = false;
 
   constructor(o: SchedulerOptions) {
     this.o = o;
@@ -166,9 +167,16 @@ export class ChainScheduler {
       return;
     }
     const clean = tpl.cleanJobs || this.poolToken !== job.poolToken;
+    // The same job again (resuming after an idle, a re-sent notify): keep counting extranonce2, or the
+    // chips would redo work the pool already has (duplicate shares). A new job starts at 0.
+    const same =
+      this.template?.jobId === tpl.jobId &&
+      this.poolToken === job.poolToken &&
+      this.template.extranonce1 === tpl.extranonce1 &&
+      this.template.extranonce2Size === tpl.extranonce2Size;
     this.template = tpl;
     this.poolToken = job.poolToken;
-    this.counter = new Extranonce2Counter(tpl.extranonce2Size);
+    if (!same || !this.counter) this.counter = new Extranonce2Counter(tpl.extranonce2Size);
     this.active = true;
     if (clean) {
       this.epoch++;
@@ -250,9 +258,12 @@ export class ChainScheduler {
         this.slots.set(chipJobId, { work, poolToken: token, epoch });
         this.counters.jobsSent++;
       }
+      this.sendFailing = false;
     } catch (err) {
       this.counters.sendErrors++;
-      this.o.logger.warn('chain.send_failed', { error: (err as Error).message });
+      // One line per failure streak (a chain being re-initialised rejects every job until it is back).
+      if (!this.sendFailing) this.o.logger.warn('chain.send_failed', { error: (err as Error).message });
+      this.sendFailing = true;
     } finally {
       this.sending = false;
     }

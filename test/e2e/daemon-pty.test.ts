@@ -145,3 +145,55 @@ test('thermal through johnny-five: asicd run reads the emulated Firmata board se
     await pool.close();
   }
 });
+
+test('device unplugged mid-run: the daemon keeps running, says which device, and resumes when it is back', {
+  timeout: 150_000,
+}, async () => {
+  const link = join(dir, 'chain2');
+  const simArgs = ['sim', '--chip', 'BM1368', '--chips', '1', '--link', link, '--easy-bits', '16'];
+  let sim = asicd(simArgs);
+  procs.push(sim);
+  await waitFor(() => existsSync(link), 'the emulated chain', 20_000);
+  const pool = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
+  await pool.listen(0);
+  try {
+    const miner = asicd([
+      'run',
+      ...['--board', 'generic', '--chip', 'BM1368', '--chips', '1', '--device', link, '--easy-bits', '16'],
+      ...[
+        '--pool',
+        pool.url,
+        '--user',
+        'e2e.worker',
+        '--no-thermal',
+        '--api-listen',
+        'off',
+        '--log-format',
+        'json',
+      ],
+    ]);
+    procs.push(miner);
+    await waitFor(() => pool.stats.accepted >= 1, 'a first share', 60_000, 100);
+    assert.equal(await sim.stop(), 0, 'asicd sim stops cleanly');
+    await waitFor(
+      () => miner.output().includes('"event":"chain.down"'),
+      'the daemon to notice the unplug',
+      20_000,
+    );
+    assert.equal(miner.proc.exitCode, null, 'the daemon keeps running');
+    assert.match(miner.output(), new RegExp(`${link.replace(/[/.]/g, '\\$&')}`), 'the log names the device');
+    const before = pool.stats.accepted;
+    sim = asicd(simArgs);
+    procs.push(sim);
+    await waitFor(
+      () => pool.stats.accepted > before,
+      `shares again after the device came back (${miner.output().slice(-1500)})`,
+      90_000,
+      200,
+    );
+    assert.equal(await miner.stop(), 0);
+    assert.equal(pool.stats.rejected, 0);
+  } finally {
+    await pool.close();
+  }
+});

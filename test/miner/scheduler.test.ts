@@ -109,6 +109,20 @@ describe('ChainScheduler', () => {
     assert.equal(clock.pending(), 0);
   });
 
+  it('resuming the same job after an idle continues extranonce2 (no repeated work, no duplicates)', async () => {
+    const { clock, chain, s } = setup();
+    s.setJob(job('a', true));
+    await clock.advanceAsync(0);
+    await clock.advanceAsync(500);
+    s.idle();
+    s.setJob(job('a', true));
+    await clock.advanceAsync(0);
+    const roots = chain.jobs.map((j) => Buffer.from(j.merkleRoot).toString('hex'));
+    assert.equal(roots.length, 3);
+    assert.equal(new Set(roots).size, 3, 'the resumed work uses a fresh extranonce2');
+    s.stop();
+  });
+
   it('a non-clean job takes effect at the next interval, not at once', async () => {
     const { clock, chain, s } = setup();
     s.setJob(job('a', true));
