@@ -4,32 +4,29 @@
  * once with its fix, repeats at debug level). Reconnector keeps a link up for the daemon's lifetime:
  * it reopens after an unplug and calls back on every up/down so the chain can re-initialise.
  */
+import {
+  type BackoffPolicy,
+  backoffDelay as delayFor,
+  type BackoffOptions as LibBackoffOptions,
+  withDefaults,
+} from '../../lib/backoff.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { type ByteTransport, TransportError, type Unsubscribe } from './contract.ts';
 import { transportError } from './errors.ts';
 
-export interface BackoffOptions {
-  /** First retry delay (ms). Default 500. */
-  initialMs?: number;
-  /** Cap (ms). Default 30 000. */
-  maxMs?: number;
-  /** Growth per attempt. Default 2. */
-  factor?: number;
-  /** 0..1: delay is multiplied by 1 − jitter·random(). Default 0. */
-  jitter?: number;
-  random?: () => number;
-}
+/**
+ * Retry backoff (lib/backoff.ts). Defaults here: initialMs 500, maxMs 30 000, factor 2, jitter 0 (the
+ * delay is multiplied by 1 − jitter·random()).
+ */
+export type BackoffOptions = LibBackoffOptions;
+
+const OPEN_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0 };
 
 /** Delay before retry number `attempt` (1 = first retry). */
 export function backoffDelay(attempt: number, o: BackoffOptions = {}): number {
-  const base = Math.min(
-    o.maxMs ?? 30_000,
-    (o.initialMs ?? 500) * (o.factor ?? 2) ** Math.max(0, attempt - 1),
-  );
-  const j = o.jitter ?? 0;
-  return Math.round(base * (1 - j * (o.random ?? Math.random)()));
+  return delayFor(attempt, withDefaults(o, OPEN_BACKOFF));
 }
 
 export interface RetryOptions extends BackoffOptions {

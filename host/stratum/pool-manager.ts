@@ -33,6 +33,7 @@
  * Bitcoin StratumClient — is the default). host/stratum-eth/pool-manager.ts uses it for ethash.
  */
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '../../lib/backoff.ts';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import {
@@ -197,7 +198,10 @@ export interface PoolManagerOptions<
   submitTimeoutMs?: number;
   /** Consecutive failures of one pool before moving to the next (default 3). */
   failuresBeforeSwitch?: number;
-  /** Retry delay: min(maxMs, baseMs·2^(n-1)), reduced by up to `jitter` (fraction) at random. */
+  /**
+   * Retry delay (lib/backoff.ts): min(maxMs, baseMs·2^(n-1)), reduced by up to `jitter` (fraction) at
+   * random. Defaults: baseMs 1000, maxMs 30 000, jitter 0.3.
+   */
   backoff?: { baseMs?: number; maxMs?: number; jitter?: number };
   /** Probe the preferred pool this often while on a fallback (default 60 s). */
   probeIntervalMs?: number;
@@ -600,11 +604,12 @@ export class PoolManager<
 
   private backoff(n: number): number {
     const b = this.o.backoff ?? {};
-    const base = b.baseMs ?? 1000;
-    const max = b.maxMs ?? 30_000;
-    const jitter = b.jitter ?? 0.3;
-    const d = Math.min(max, base * 2 ** Math.max(0, n - 1));
-    return Math.round(d * (1 - jitter * this.random()));
+    return backoffDelay(n, {
+      initialMs: b.baseMs ?? 1000,
+      maxMs: b.maxMs ?? 30_000,
+      jitter: b.jitter ?? 0.3,
+      random: this.random,
+    });
   }
 
   private scheduleProbe(): void {

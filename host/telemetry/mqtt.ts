@@ -16,15 +16,18 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { Backoff, type BackoffOptions, withDefaults } from '../../lib/backoff.ts';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { MinerEvent, MinerSource, MinerState, Unsubscribe } from '../api/types.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
 import { applyCommand, type CommandReply, parseCommand } from './commands.ts';
 import { deriveDeviceId } from './device-id.ts';
 import { buildDiscovery } from './discovery.ts';
 import { defaultBaseTopic, type Topics, topicsFor, validateBaseTopic } from './topics.ts';
+
+/** MQTT.js has only a fixed reconnect period; ours grows from 1 s to 60 s, each delay cut by up to half. */
+const RECONNECT_BACKOFF = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
 
 export interface MqttTelemetryOptions {
   /** mqtt://host:1883 or mqtts://host:8883 (ws:// and wss:// work too). */
@@ -54,6 +57,7 @@ export interface MqttTelemetryOptions {
   clientId?: string;
   /** 4 (MQTT 3.1.1, default: works with every broker incl. aedes) or 5. */
   protocolVersion?: 4 | 5;
+  /** Reconnect backoff (lib/backoff.ts); defaults: initialMs 1000, maxMs 60 000, factor 2, jitter 0.5. */
   reconnect?: BackoffOptions;
   connectTimeoutMs?: number;
   keepaliveS?: number;
@@ -139,7 +143,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child('mqtt');
-    this.backoff = new Backoff(opts.reconnect);
+    this.backoff = new Backoff(withDefaults(opts.reconnect, RECONNECT_BACKOFF));
     this.deviceId =
       opts.deviceId !== undefined ? deriveDeviceId({ configured: opts.deviceId }) : deriveDeviceId();
     const base = opts.baseTopic ?? defaultBaseTopic(this.deviceId);

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sanitizePoolUrl } from '../../host/api/sanitize.ts';
-import { Backoff } from '../../host/telemetry/backoff.ts';
 import { applyCommand, parseCommand } from '../../host/telemetry/commands.ts';
 import { deriveDeviceId, sanitizeDeviceId } from '../../host/telemetry/device-id.ts';
 import { MqttTelemetry } from '../../host/telemetry/mqtt.ts';
 import { validateBaseTopic } from '../../host/telemetry/topics.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import { ManualClock } from '../../lib/clock.ts';
 import { FakeMiner, sampleState } from '../helpers/fake-miner.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
