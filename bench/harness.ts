@@ -24,6 +24,8 @@ export interface BenchContext {
   /** Scale factor: 1 normally, smaller with --quick. */
   scale: number;
   log(line: string): void;
+  /** `--profile DIR`: suites that run the daemon in a child process write a V8 CPU profile there. */
+  profileDir?: string;
 }
 
 export interface BenchSuite {

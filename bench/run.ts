@@ -1,5 +1,8 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --only name]`: runs every bench/*.bench.ts suite.
+ * `npm run bench [-- --json] [-- --quick] [-- --only name] [-- --profile DIR]`: runs every bench/*.bench.ts
+ * suite and prints one table (JSON to stdout and bench/results.json with --json). --profile makes the
+ * suites that run the daemon in a child process (scale) write a V8 CPU profile into DIR; summarise it
+ * with `node --import tsx bench/profile-summary.ts DIR/*.cpuprofile`.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { type BenchRow, type BenchSuite, machine, targetMet } from './harness.ts';
@@ -9,6 +12,8 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyIdx = args.indexOf('--only');
 const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
+const profIdx = args.indexOf('--profile');
+const profileDir = profIdx >= 0 ? args[profIdx + 1] : undefined;
 
 const dir = new URL('./', import.meta.url);
 const files = readdirSync(dir)
@@ -21,7 +26,9 @@ for (const f of files) {
   const suite = (await import(new URL(f, dir).href)).default as BenchSuite;
   if (only && !suite.name.includes(only)) continue;
   log(`running ${suite.name} ...`);
-  rows.push(...(await suite.run({ scale: quick ? 0.2 : 1, log })));
+  const t0 = performance.now();
+  rows.push(...(await suite.run({ scale: quick ? 0.2 : 1, log, ...(profileDir ? { profileDir } : {}) })));
+  log(`  ${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 const fmt = (v: number) =>
