@@ -267,6 +267,9 @@ export class ChainScheduler {
     } finally {
       this.sending = false;
     }
+    // A clean job that arrived while this frame was being written found `sending` set and was skipped:
+    // send it now rather than leave the chips on dropped work until the next interval tick.
+    if (epoch !== this.epoch && this.active) await this.sendNext();
   }
 
   /** A nonce from the chain: look up its work, check it on the host, classify, submit shares. */
