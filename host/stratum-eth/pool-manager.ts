@@ -20,6 +20,7 @@ import {
   type ManagedClientCommon,
   type ManagedEventsMismatch,
   type ManagedPoolJob,
+  managedSessionOptions,
   PoolManager,
   type PoolManagerOptions,
 } from '../stratum/pool-manager.ts';
@@ -71,21 +72,13 @@ export function createEthManagedClient(
     url: p.url,
     user: p.user,
     password: p.password ?? '',
-    label: c.label,
+    ...managedSessionOptions(c),
     ...(algo !== undefined ? { algo } : {}),
     ...(p.ecip1099Block !== undefined ? { ecip1099Block: p.ecip1099Block } : {}),
     ...(p.extranonceSubscribe !== undefined ? { extranonceSubscribe: p.extranonceSubscribe } : {}),
     ...(p.allowRedirect ? { allowRedirect: true } : {}),
     ...(extra.helloTimeoutMs !== undefined ? { helloTimeoutMs: extra.helloTimeoutMs } : {}),
     ...(extra.badInputLimit !== undefined ? { badInputLimit: extra.badInputLimit } : {}),
-    ...(c.readyTimeoutMs !== undefined ? { readyTimeoutMs: c.readyTimeoutMs } : {}),
-    ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),
-    ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
-    ...(c.submitTimeoutMs !== undefined ? { submitTimeoutMs: c.submitTimeoutMs } : {}),
-    ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
-    ...(c.connector ? { connector: c.connector } : {}),
-    clock: c.clock,
-    logger: c.logger,
   });
 }
 

@@ -490,6 +490,18 @@ export const REJECT_CODES: Readonly<Record<RejectReason, number>> = {
   'not-subscribed': 25,
 };
 
+/** A zero count for every reject reason (accounting tables). */
+export function emptyRejectCounts(): Record<RejectReason, number> {
+  return {
+    other: 0,
+    stale: 0,
+    duplicate: 0,
+    'low-difficulty': 0,
+    unauthorized: 0,
+    'not-subscribed': 0,
+  };
+}
+
 const BY_CODE: ReadonlyMap<number, RejectReason> = new Map(
   Object.entries(REJECT_CODES).map(([k, v]) => [v, k as RejectReason]),
 );

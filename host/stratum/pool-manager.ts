@@ -45,7 +45,8 @@ import {
   type ShareSubmission,
   StratumClient,
 } from './client.ts';
-import type { RejectReason } from './messages.ts';
+import { emptyRejectCounts, type RejectReason } from './messages.ts';
+import type { SessionClientOptions } from './session.ts';
 
 export interface PoolConfig {
   url: string;
@@ -296,14 +297,7 @@ function emptyAccounting(best = 0): PoolAccounting {
     acceptedDifficulty: 0,
     rejected: 0,
     rejectedDifficulty: 0,
-    rejectedByReason: {
-      other: 0,
-      stale: 0,
-      duplicate: 0,
-      'low-difficulty': 0,
-      unauthorized: 0,
-      'not-subscribed': 0,
-    },
+    rejectedByReason: emptyRejectCounts(),
     staleLocal: 0,
     noAnswer: 0,
     bestShareSession: 0,
@@ -665,7 +659,7 @@ export function createStratumClient(p: PoolConfig, _index: number, c: ManagedCli
     url: p.url,
     user: p.user,
     password: p.password ?? '',
-    label: c.label,
+    ...managedSessionOptions(c),
     ...(c.versionRollingMask !== undefined ? { versionRollingMask: c.versionRollingMask } : {}),
     ...(p.minimumDifficulty !== undefined ? { minimumDifficulty: p.minimumDifficulty } : {}),
     ...(p.suggestDifficulty !== undefined ? { suggestDifficulty: p.suggestDifficulty } : {}),
@@ -673,6 +667,15 @@ export function createStratumClient(p: PoolConfig, _index: number, c: ManagedCli
     ...(p.allowRedirect ? { allowRedirect: true } : {}),
     ...(p.tlsCaFile ? { tlsCaFile: p.tlsCaFile } : {}),
     ...(p.tlsInsecure ? { tlsInsecure: true } : {}),
+  });
+}
+
+/** The manager's settings that every client takes (label, timeouts, agent, connector, clock, logger); unset ones left out. */
+export function managedSessionOptions(
+  c: ManagedClientCommon,
+): Omit<SessionClientOptions, 'url' | 'user' | 'password' | 'allowRedirect' | 'badInputLimit'> {
+  return {
+    label: c.label,
     ...(c.readyTimeoutMs !== undefined ? { readyTimeoutMs: c.readyTimeoutMs } : {}),
     ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),
     ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
@@ -681,7 +684,7 @@ export function createStratumClient(p: PoolConfig, _index: number, c: ManagedCli
     ...(c.connector ? { connector: c.connector } : {}),
     clock: c.clock,
     logger: c.logger,
-  });
+  };
 }
 
 // Compile-time check: the Bitcoin client is a ManagedClient of its own job and share types.
