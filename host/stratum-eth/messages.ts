@@ -1,6 +1,9 @@
 /**
- * Ethereum Stratum wire codec — pure, no I/O. Two dialects share the line framing of the Bitcoin
- * codec (`LineDecoder` from host/stratum/messages.ts) but not its message shapes:
+ * Ethereum Stratum wire codec — pure, no I/O. Two dialects on top of the Bitcoin codec
+ * (host/stratum/messages.ts), which supplies what is the same on the wire: line framing (`LineDecoder`),
+ * the JSON object step of line parsing, the error member, set_difficulty, host names in reconnects, the
+ * reject reasons, and the 1.0.0 messages that are Bitcoin Stratum's unchanged (authorize,
+ * extranonce.subscribe, results, notifications). Message shapes otherwise differ:
  *
  * - EthereumStratum/1.0.0 (NiceHash): JSON-RPC 1.0 shapes like Bitcoin Stratum; subscribe carries the
  *   protocol name, the result carries the extranonce; `mining.notify [job, seedhash, headerhash, clean]`,
@@ -13,14 +16,26 @@
  * Facts and sources: host/stratum-eth/REFERENCE.md.
  */
 import {
-  type ProtocolErrorKind,
+  encodeNotification,
+  fail,
+  isHostName,
+  isPlainObject,
+  ok,
   parseErrorMember,
+  parseJsonObject,
+  parseSetDifficulty,
+  type RejectReason,
   type Result,
   type RpcError,
   StratumProtocolError,
 } from '../stratum/messages.ts';
 
 export {
+  /** EthereumStratum/1.0.0 reuses these Bitcoin Stratum messages as they are. */
+  encodeAuthorize as encodeV1Authorize,
+  encodeExtranonceSubscribe as encodeV1ExtranonceSubscribe,
+  encodeNotification as encodeV1Notification,
+  encodeResult as encodeV1Result,
   LineDecoder,
   LineTooLongError,
   type Result,
@@ -37,12 +52,6 @@ export const V1_MAX_EXTRANONCE_BYTES = 7;
 /** EIP-1571: "a maximum length of 6 bytes (hex)" — read as 6 bytes = 12 hex digits (the wider reading). */
 export const V2_MAX_EXTRANONCE_HEX = 12;
 export const MAX_JOB_ID_LENGTH = 128;
-
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = <T>(kind: ProtocolErrorKind, field: string, detail: string): Result<T> => ({
-  ok: false,
-  error: new StratumProtocolError(kind, field, detail),
-});
 
 // ---------------------------------------------------------------------------------------------------
 // Generic message shapes
@@ -61,23 +70,15 @@ export type EthMessage =
       error: RpcError | null;
     };
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * One line → message. Accepts both dialects' shapes: `params` as array, object, string (EIP-1571
  * subscribe-resume) or absent; notifications with `id: null` or no id; responses with result and/or
  * error, or neither (bare success). Never throws.
  */
 export function parseEthLine(line: string): Result<EthMessage> {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (e) {
-    return fail('json', 'line', `invalid JSON (${(e as Error).message.slice(0, 80)})`);
-  }
-  if (!isObj(v)) return fail('shape', 'message', 'not a JSON object');
+  const o = parseJsonObject(line);
+  if (!o.ok) return o;
+  const v = o.value;
   const id = v.id;
   const idOk =
     (typeof id === 'number' && Number.isInteger(id)) || (typeof id === 'string' && id.length <= 256);
@@ -86,7 +87,7 @@ export function parseEthLine(line: string): Result<EthMessage> {
       return fail('shape', 'method', 'not a non-empty string');
     }
     const p = v.params;
-    if (!(p === undefined || p === null || Array.isArray(p) || isObj(p) || typeof p === 'string')) {
+    if (!(p === undefined || p === null || Array.isArray(p) || isPlainObject(p) || typeof p === 'string')) {
       return fail('shape', `${v.method}.params`, 'not an array, object or string');
     }
     const params: EthParams = p === null ? undefined : (p as EthParams);
@@ -205,15 +206,8 @@ export function decodeV1ServerMessage(
       });
     }
     case 'mining.set_difficulty': {
-      const d = p[0];
-      if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) {
-        return fail(
-          'params',
-          'mining.set_difficulty.params[0] (difficulty)',
-          `not a finite number > 0 (${JSON.stringify(d)})`,
-        );
-      }
-      return ok({ kind: 'set_difficulty', difficulty: d });
+      const d = parseSetDifficulty(p);
+      return d.ok ? ok({ kind: 'set_difficulty', difficulty: d.value }) : d;
     }
     case 'mining.set_extranonce': {
       const e = parseV1Extranonce(p[0], 'mining.set_extranonce.params[0] (extranonce)');
@@ -222,8 +216,7 @@ export function decodeV1ServerMessage(
     case 'client.reconnect': {
       const out: V1ServerMessage & { kind: 'reconnect' } = { kind: 'reconnect' };
       if (typeof p[0] === 'string' && p[0] !== '') {
-        if (p[0].length > 255 || /[\s/]/.test(p[0]))
-          return fail('params', 'client.reconnect.params[0] (host)', 'not a host name');
+        if (!isHostName(p[0])) return fail('params', 'client.reconnect.params[0] (host)', 'not a host name');
         out.host = p[0];
       }
       if (p[1] !== undefined && p[1] !== null && p[1] !== '') {
@@ -269,12 +262,6 @@ const line = (o: unknown) => `${JSON.stringify(o)}\n`;
 export function encodeV1Subscribe(id: number, agent: string): string {
   return line({ id, method: 'mining.subscribe', params: [agent, PROTO_V1] });
 }
-export function encodeV1Authorize(id: number, user: string, password: string): string {
-  return line({ id, method: 'mining.authorize', params: [user, password] });
-}
-export function encodeV1ExtranonceSubscribe(id: number): string {
-  return line({ id, method: 'mining.extranonce.subscribe', params: [] });
-}
 export function encodeV1Submit(id: number, user: string, jobId: string, minerNonce: string): string {
   return line({ id, method: 'mining.submit', params: [user, jobId, minerNonce] });
 }
@@ -283,17 +270,11 @@ export function encodeV1Submit(id: number, user: string, jobId: string, minerNon
 export function encodeV1SubscribeResult(id: EthId, subscriptionId: string, extranonce: string): string {
   return line({ id, result: [['mining.notify', subscriptionId, PROTO_V1], extranonce], error: null });
 }
-export function encodeV1Result(id: EthId, result: unknown): string {
-  return line({ id, result, error: null });
-}
 export function encodeV1Error(id: EthId | null, code: number, message: string): string {
   return line({ id, result: false, error: [code, message, null] });
 }
-export function encodeV1Notification(method: string, params: unknown[]): string {
-  return line({ id: null, method, params });
-}
 export function encodeV1Notify(job: V1Job): string {
-  return encodeV1Notification('mining.notify', [job.jobId, job.seedHash, job.headerHash, job.cleanJobs]);
+  return encodeNotification('mining.notify', [job.jobId, job.seedHash, job.headerHash, job.cleanJobs]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -310,7 +291,7 @@ export interface HelloResult {
 
 export function parseHelloResult(result: unknown): Result<HelloResult> {
   const f = (k: string) => `mining.hello.result.${k}`;
-  if (!isObj(result)) return fail('result', 'mining.hello.result', 'not an object');
+  if (!isPlainObject(result)) return fail('result', 'mining.hello.result', 'not an object');
   if (typeof result.proto !== 'string') return fail('result', f('proto'), 'not a string');
   if (result.encoding !== 'plain' && result.encoding !== 'gzip')
     return fail('result', f('encoding'), 'not "plain" or "gzip"');
@@ -376,7 +357,7 @@ export function decodeV2ServerMessage(
   const p = m.params;
   switch (m.method) {
     case 'mining.set': {
-      if (!isObj(p)) return fail('params', 'mining.set.params', 'not an object');
+      if (!isPlainObject(p)) return fail('params', 'mining.set.params', 'not an object');
       const set: V2Set = {};
       if (p.epoch !== undefined) {
         const e = parseHexNumber(p.epoch, 'mining.set.params.epoch', 4096);
@@ -437,11 +418,10 @@ export function decodeV2ServerMessage(
       });
     }
     case 'mining.reconnect': {
-      const o = isObj(p) ? p : {};
+      const o = isPlainObject(p) ? p : {};
       const out: V2ServerMessage & { kind: 'reconnect' } = { kind: 'reconnect', resume: false };
       if (typeof o.host === 'string' && o.host !== '') {
-        if (o.host.length > 255 || /[\s/]/.test(o.host))
-          return fail('params', 'mining.reconnect.params.host', 'not a host name');
+        if (!isHostName(o.host)) return fail('params', 'mining.reconnect.params.host', 'not a host name');
         out.host = o.host;
       }
       if (o.port !== undefined) {
@@ -596,13 +576,8 @@ export function fullNonce(extranonce: string, minerNonce: string): bigint | unde
 // ---------------------------------------------------------------------------------------------------
 // Reject classification (EIP-1571 codes + the classic Stratum codes)
 
-export type EthRejectReason =
-  | 'other'
-  | 'stale'
-  | 'duplicate'
-  | 'low-difficulty'
-  | 'unauthorized'
-  | 'not-subscribed';
+/** The same reasons as Bitcoin Stratum (the pool manager keeps one accounting table for both). */
+export type EthRejectReason = RejectReason;
 
 export interface EthErrorClass {
   /** 2xx: accepted with a caveat (202 = counted stale); 3xx auth; 4xx bad request; 5xx server error. */

@@ -54,8 +54,10 @@ export class LineTooLongError extends StratumProtocolError {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: StratumProtocolError };
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = <T>(kind: ProtocolErrorKind, field: string, detail: string): Result<T> => ({
+/** A successful Result (shared with the Ethereum codec). */
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+/** A failed Result whose error names the field (shared with the Ethereum codec). */
+export const fail = <T>(kind: ProtocolErrorKind, field: string, detail: string): Result<T> => ({
   ok: false,
   error: new StratumProtocolError(kind, field, detail),
 });
@@ -143,7 +145,7 @@ export type StratumMessage =
       rejectReason?: string;
     };
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -184,8 +186,8 @@ function validId(id: unknown): id is StratumId {
   return (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= 256);
 }
 
-/** Parses one line into a message. Never throws. A `jsonrpc` member is ignored. */
-export function parseLine(line: string): Result<StratumMessage> {
+/** One line → its JSON object (the first step of every dialect's line parser). Never throws. */
+export function parseJsonObject(line: string): Result<Record<string, unknown>> {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -193,6 +195,14 @@ export function parseLine(line: string): Result<StratumMessage> {
     return fail('json', 'line', `invalid JSON (${(e as Error).message.slice(0, 80)})`);
   }
   if (!isPlainObject(v)) return fail('shape', 'message', 'not a JSON object');
+  return ok(v);
+}
+
+/** Parses one line into a message. Never throws. A `jsonrpc` member is ignored. */
+export function parseLine(line: string): Result<StratumMessage> {
+  const o = parseJsonObject(line);
+  if (!o.ok) return o;
+  const v = o.value;
   const id = v.id;
   if ('method' in v && v.method !== undefined && v.method !== null) {
     if (typeof v.method !== 'string' || v.method.length === 0 || v.method.length > 128) {
@@ -342,6 +352,24 @@ function parseExtranonce1(v: unknown, field: string): Result<string> {
   return ok(lower(v));
 }
 
+/** mining.set_difficulty params (both Bitcoin and EthereumStratum/1.0.0): a finite difficulty > 0. */
+export function parseSetDifficulty(p: unknown[]): Result<number> {
+  const d = p[0];
+  if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) {
+    return fail(
+      'params',
+      'mining.set_difficulty.params[0] (difficulty)',
+      `not a finite number > 0 (${JSON.stringify(d)})`,
+    );
+  }
+  return ok(d);
+}
+
+/** A host name or address a reconnect request may name (no blanks or slashes, at most 255 chars). */
+export function isHostName(host: string): boolean {
+  return host.length <= 255 && !/[\s/]/.test(host);
+}
+
 /** Validates a pool request or notification. `id` is kept for the ones the client must answer. */
 export function decodeServerMessage(
   msg: Extract<StratumMessage, { type: 'request' | 'notification' }>,
@@ -354,15 +382,8 @@ export function decodeServerMessage(
       return r.ok ? ok({ kind: 'notify', job: r.value }) : r;
     }
     case 'mining.set_difficulty': {
-      const d = p[0];
-      if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) {
-        return fail(
-          'params',
-          'mining.set_difficulty.params[0] (difficulty)',
-          `not a finite number > 0 (${JSON.stringify(d)})`,
-        );
-      }
-      return ok({ kind: 'set_difficulty', difficulty: d });
+      const d = parseSetDifficulty(p);
+      return d.ok ? ok({ kind: 'set_difficulty', difficulty: d.value }) : d;
     }
     case 'mining.set_extranonce': {
       const e1 = parseExtranonce1(p[0], 'mining.set_extranonce.params[0] (extranonce1)');
@@ -380,7 +401,7 @@ export function decodeServerMessage(
       const request: ReconnectRequest = {};
       const [host, port, wait] = p;
       if (host !== undefined && host !== null && host !== '') {
-        if (typeof host !== 'string' || host.length > 255 || /[\s/]/.test(host)) {
+        if (typeof host !== 'string' || !isHostName(host)) {
           return fail('params', 'client.reconnect.params[0] (host)', 'not a host name');
         }
         request.host = host;
