@@ -28,6 +28,7 @@ import {
   shareDifficultyFromTarget,
   targetFromShareDifficulty,
 } from '../ethash/index.ts';
+import { serveLines } from '../pool/lines.ts';
 import {
   type EthDialect,
   type EthMessage,
@@ -44,7 +45,6 @@ import {
   encodeV2Result,
   encodeV2Set,
   fullNonce,
-  LineDecoder,
   PROTO_V1,
   parseEthLine,
 } from '../stratum-eth/messages.ts';
@@ -97,7 +97,6 @@ interface Job {
 interface Conn {
   id: number;
   socket: Socket;
-  decoder: LineDecoder;
   dialect: EthDialect | undefined;
   subscribed: boolean;
   authorized: boolean;
@@ -263,7 +262,6 @@ export class EthPoolServer extends EventEmitter<{
     const c: Conn = {
       id: ++this.connSeq,
       socket,
-      decoder: new LineDecoder(),
       dialect: undefined,
       subscribed: false,
       authorized: false,
@@ -280,27 +278,18 @@ export class EthPoolServer extends EventEmitter<{
     this.conns.set(c.id, c);
     this.stats.connections++;
     this.emit('connection', { conn: c.id });
-    socket.setNoDelay(true);
-    socket.on('error', () => {});
-    socket.on('close', () => this.conns.delete(c.id));
-    socket.on('data', (chunk: Buffer) => {
-      let lines: string[];
-      try {
-        lines = c.decoder.push(chunk);
-      } catch {
-        socket.destroy();
-        return;
-      }
-      for (const line of lines) {
+    serveLines(socket, {
+      onLine: (line) => {
         this.received.push({ conn: c.id, line });
-        if (this.silent) continue;
+        if (this.silent) return;
         const r = parseEthLine(line);
         if (!r.ok) {
           this.badMessage(c, r.error.message);
-          continue;
+          return;
         }
         void this.onMessage(c, r.value);
-      }
+      },
+      onClose: () => this.conns.delete(c.id),
     });
   }
 

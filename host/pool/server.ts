@@ -27,8 +27,6 @@ import {
   encodeNotify,
   encodeResult,
   hex32,
-  LineDecoder,
-  LineTooLongError,
   type NotifyJob,
   parseLine,
   type StratumId,
@@ -42,6 +40,7 @@ import {
   WorkError,
 } from '../work/index.ts';
 import { JobFactory, type RandomBytes } from './jobs.ts';
+import { serveLines } from './lines.ts';
 
 export interface StratumServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -104,7 +103,6 @@ interface ServerJob {
 interface Conn {
   id: number;
   socket: Socket;
-  decoder: LineDecoder;
   extranonce1: string;
   subscribed: boolean;
   workers: Set<string>;
@@ -373,7 +371,6 @@ export class StratumServer extends EventEmitter<{
     const c: Conn = {
       id: ++this.seq,
       socket,
-      decoder: new LineDecoder(),
       extranonce1: '',
       subscribed: false,
       workers: new Set(),
@@ -388,22 +385,10 @@ export class StratumServer extends EventEmitter<{
     };
     this.conns.set(c.id, c);
     this.stats.connections++;
-    socket.setNoDelay(true);
-    socket.on('error', () => {});
-    socket.on('close', () => this.conns.delete(c.id));
-    socket.on('data', (chunk: Buffer) => {
-      let lines: string[];
-      try {
-        lines = c.decoder.push(chunk);
-      } catch (e) {
-        if (e instanceof LineTooLongError) {
-          this.stats.badMessages++;
-          socket.destroy();
-          return;
-        }
-        throw e;
-      }
-      for (const line of lines) this.onLine(c, line);
+    serveLines(socket, {
+      onLine: (line) => this.onLine(c, line),
+      onClose: () => this.conns.delete(c.id),
+      onOverflow: () => this.stats.badMessages++,
     });
     this.emit('connection', c.id);
   }
