@@ -93,6 +93,46 @@ interface Slot {
   epoch: number;
 }
 
+/**
+ * The last template built. The daemon hands the same notify to the scheduler of every chain; they share
+ * one template (it is immutable) instead of each decoding the coinbase and branches again, which is most
+ * of the notify → job-frames time on a multi-chain board.
+ */
+let lastTemplate:
+  | {
+      notify: NotifyJob;
+      extranonce1: string;
+      size: number;
+      difficulty: number;
+      mask: number;
+      tpl: JobTemplate;
+    }
+  | undefined;
+
+function templateFor(job: PoolJob): JobTemplate {
+  const l = lastTemplate;
+  if (
+    l &&
+    l.notify === job.notify &&
+    l.extranonce1 === job.extranonce1 &&
+    l.size === job.extranonce2Size &&
+    l.difficulty === job.difficulty &&
+    l.mask === job.versionMask
+  ) {
+    return l.tpl;
+  }
+  const tpl = buildTemplate(job.notify, job, { difficulty: job.difficulty, versionMask: job.versionMask });
+  lastTemplate = {
+    notify: job.notify,
+    extranonce1: job.extranonce1,
+    size: job.extranonce2Size,
+    difficulty: job.difficulty,
+    mask: job.versionMask,
+    tpl,
+  };
+  return tpl;
+}
+
 const np2 = (x: number) => (x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x)));
 
 /** ESP-Miner's job interval: BM1366+ default_timeout / np2(chips); BM1397 from frequency (bm13xx.md §9). */
@@ -157,10 +197,7 @@ export class ChainScheduler {
   setJob(job: PoolJob): void {
     let tpl: JobTemplate;
     try {
-      tpl = buildTemplate(job.notify, job, {
-        difficulty: job.difficulty,
-        versionMask: this.versions > 1 && job.versionMask === 0 ? 0 : job.versionMask,
-      });
+      tpl = templateFor(job);
     } catch (err) {
       this.counters.badJobs++;
       this.o.logger.warn('job.rejected', { jobId: job.notify.jobId, error: (err as Error).message });

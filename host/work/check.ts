@@ -8,7 +8,7 @@
  *   hw-error  meets neither / version outside mask → count against the chip
  */
 import { bswap32, u32ToHex } from './hex.ts';
-import type { HeaderHasher } from './sha256.ts';
+import { compress, HeaderHasher, SHA256_IV } from './sha256.ts';
 import {
   difficultyToTarget,
   digestToDisplayHex,
@@ -34,8 +34,8 @@ export interface NonceCheck {
   kind: NonceKind;
   /** Share difficulty of the hash (diff1 / hash). */
   difficulty: number;
-  /** Block hash in display (big-endian) hex. */
-  hashHex: string;
+  /** Block hash in display (big-endian) hex (formatted on first read). */
+  readonly hashHex: string;
   jobId: string;
   extranonce2Hex: string;
   nonce: number;
@@ -62,20 +62,95 @@ function ticketWords(d: number): Uint32Array {
 
 const hashers = new WeakMap<Work, Map<number, HeaderHasher>>();
 const MAX_HASHERS_PER_WORK = 16;
+/** Header bytes 0..63 of each work as 16 big-endian words (for rolled-version midstates). */
+const block0s = new WeakMap<Work, Uint32Array>();
+const scratchW = new Uint32Array(64);
+const scratchMid = new Uint32Array(8);
+const scratch = new HeaderHasher();
 
+/**
+ * The hasher for (work, version). The versions the work prepared midstates for (the job's own, BM1397's
+ * four) are cached per work. Any other version — a BM1366+ chip reports a different rolled version with
+ * almost every nonce — gets its midstate computed into one scratch hasher: one compression and no
+ * allocation, instead of a new hasher, header and midstate per nonce.
+ */
 function hasher(work: Work, version: number): HeaderHasher {
   let m = hashers.get(work);
   if (!m) {
     m = new Map();
     hashers.set(work, m);
   }
-  let h = m.get(version);
-  if (!h) {
-    if (m.size >= MAX_HASHERS_PER_WORK) m.clear();
-    h = hasherFor(work, version);
-    m.set(version, h);
+  const h = m.get(version);
+  if (h) return h;
+  if (!work.versions.includes(version)) {
+    let b0 = block0s.get(work);
+    if (!b0) {
+      const v = new DataView(work.header.buffer, work.header.byteOffset, 80);
+      b0 = new Uint32Array(19);
+      for (let i = 0; i < 19; i++) b0[i] = v.getUint32(i * 4, false);
+      block0s.set(work, b0);
+    }
+    scratchW.set(b0.subarray(0, 16));
+    scratchW[0] = bswap32(version);
+    compress(SHA256_IV, scratchW, scratchMid);
+    scratch.setMidstate(scratchMid, b0[16]!, b0[17]!, b0[18]!);
+    return scratch;
   }
-  return h;
+  if (m.size >= MAX_HASHERS_PER_WORK) m.clear();
+  const made = hasherFor(work, version);
+  m.set(version, made);
+  return made;
+}
+
+/**
+ * The result of a check. A class (not an object literal with a closure) so a check allocates one small
+ * object; the display hash is only formatted when someone reads it (blocks, the pool's duplicate check).
+ */
+class Check implements NonceCheck {
+  reason?: string;
+  private readonly d0: number;
+  private readonly d1: number;
+  private readonly d2: number;
+  private readonly d3: number;
+  private readonly d4: number;
+  private readonly d5: number;
+  private readonly d6: number;
+  private readonly d7: number;
+  private hex: string | undefined;
+
+  constructor(
+    readonly kind: NonceKind,
+    digest: Uint32Array,
+    readonly jobId: string,
+    readonly extranonce2Hex: string,
+    readonly nonce: number,
+    readonly ntime: number,
+    readonly version: number,
+    readonly versionBits: number,
+  ) {
+    this.d0 = digest[0]!;
+    this.d1 = digest[1]!;
+    this.d2 = digest[2]!;
+    this.d3 = digest[3]!;
+    this.d4 = digest[4]!;
+    this.d5 = digest[5]!;
+    this.d6 = digest[6]!;
+    this.d7 = digest[7]!;
+    this.difficulty = hashToDifficulty(digest);
+  }
+
+  readonly difficulty: number;
+
+  get hashHex(): string {
+    this.hex ??= digestToDisplayHex([this.d0, this.d1, this.d2, this.d3, this.d4, this.d5, this.d6, this.d7]);
+    return this.hex;
+  }
+
+  submitParams(rolling: boolean): string[] {
+    const p = [this.jobId, this.extranonce2Hex, u32ToHex(this.ntime), u32ToHex(this.nonce)];
+    if (rolling) p.push(u32ToHex(this.versionBits));
+    return p;
+  }
 }
 
 /** Rebuilds the header for (work, nonce, version, ntime), hashes it and classifies the result. */
@@ -95,23 +170,16 @@ export function checkNonce(work: Work, nonce: number, opts: NonceCheckOptions = 
   else if (hashMeetsTarget(digest, t.poolTargetWords)) kind = 'share';
   else if (hashMeetsTarget(digest, ticketWords(opts.ticketDifficulty ?? 1))) kind = 'low';
   else kind = 'hw-error';
-  const vb = versionBits(version, t.versionMask);
-  const result: NonceCheck = {
+  const result = new Check(
     kind,
-    difficulty: hashToDifficulty(digest),
-    hashHex: digestToDisplayHex(digest),
-    jobId: t.jobId,
-    extranonce2Hex: work.extranonce2Hex,
+    digest,
+    t.jobId,
+    work.extranonce2Hex,
     nonce,
     ntime,
     version,
-    versionBits: vb,
-    submitParams: (rolling: boolean) => {
-      const p = [t.jobId, work.extranonce2Hex, u32ToHex(ntime), u32ToHex(nonce)];
-      if (rolling) p.push(u32ToHex(vb));
-      return p;
-    },
-  };
+    versionBits(version, t.versionMask),
+  );
   if (reason) result.reason = reason;
   return result;
 }
