@@ -7,7 +7,7 @@
  * test diagnostics.
  */
 import assert from 'node:assert/strict';
-import { afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   boundaryWords,
   checkShare,
@@ -16,41 +16,17 @@ import {
   headerWords,
 } from '../../host/ethash/index.ts';
 import { EthPoolServer, type EthPoolServerOptions } from '../../host/pool-eth/server.ts';
-import type { ShareOutcome } from '../../host/stratum/client.ts';
 import { nonceSegment } from '../../host/stratum-eth/messages.ts';
 import {
   createEthPoolManager,
   type EthPoolJob,
   type EthPoolManagerOptions,
 } from '../../host/stratum-eth/pool-manager.ts';
-import { ManualClock } from '../../lib/clock.ts';
-import { memoryLogger } from '../../lib/log.ts';
 import { testCacheStore } from '../ethash/shared-cache.ts';
+import { failoverSettings, recordManager, runUntil, stopAfterEach, tick } from '../helpers/failover.ts';
 import { waitFor } from '../helpers/net.ts';
 
-const live: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const x of live.splice(0).reverse()) await x.stop();
-});
-
-const tick = () => new Promise((r) => setTimeout(r, 1));
-
-/** Advances the manual clock in small steps, letting real socket I/O run between steps. */
-async function runUntil(
-  clock: ManualClock,
-  cond: () => boolean,
-  what: string,
-  maxClockMs: number,
-  stepMs = 10,
-): Promise<number> {
-  const start = clock.now();
-  for (;;) {
-    await tick();
-    if (cond()) return clock.now() - start;
-    if (clock.now() - start >= maxClockMs) throw new Error(`${what}: not within ${maxClockMs} clock ms`);
-    clock.advance(stepMs);
-  }
-}
+const live = stopAfterEach();
 
 async function pool(o: Partial<EthPoolServerOptions> = {}): Promise<EthPoolServer> {
   const s = await EthPoolServer.start({ verifyShares: false, difficulty: 2 ** -20, ...o });
@@ -59,34 +35,14 @@ async function pool(o: Partial<EthPoolServerOptions> = {}): Promise<EthPoolServe
 }
 
 function manager(urls: string[], extra: Partial<EthPoolManagerOptions> = {}) {
-  const clock = new ManualClock();
-  const logger = memoryLogger();
+  const { clock, logger, options } = failoverSettings();
   const pm = createEthPoolManager({
     pools: urls.map((url, i) => ({ url, user: `0xabc.rig${i}`, password: `secret${i}` })),
-    silenceMs: 120_000,
-    readyTimeoutMs: 10_000,
-    probeIntervalMs: 60_000,
-    failuresBeforeSwitch: 3,
-    backoff: { baseMs: 1000, maxMs: 30_000, jitter: 0.3 },
-    random: () => 0.5,
-    clock,
-    logger,
+    ...options,
     ...extra,
   });
   live.push({ stop: () => pm.stop() });
-  const ev = {
-    jobs: [] as EthPoolJob[],
-    idle: 0,
-    active: [] as number[],
-    switched: [] as Array<{ from: number; to: number; at: number; reason: string }>,
-    results: [] as Array<{ poolIndex: number; outcome: ShareOutcome }>,
-  };
-  pm.on('job', (j) => ev.jobs.push(j));
-  pm.on('idle', () => ev.idle++);
-  pm.on('active', (a) => ev.active.push(a.index));
-  pm.on('switched', (s) => ev.switched.push(s));
-  pm.on('shareResult', (r) => ev.results.push({ poolIndex: r.poolIndex, outcome: r.outcome }));
-  return { pm, clock, ev, logger };
+  return { pm, clock, ev: recordManager(pm), logger };
 }
 
 /**

@@ -4,37 +4,14 @@
  * The measured failover times (clock ms) are printed as test diagnostics.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ShareSubmission } from '../../host/stratum/client.ts';
 import { type PoolJob, PoolManager, type PoolManagerOptions } from '../../host/stratum/pool-manager.ts';
-import { ManualClock } from '../../lib/clock.ts';
-import { memoryLogger } from '../../lib/log.ts';
+import { failoverSettings, recordManager, runUntil, stopAfterEach, tick } from '../helpers/failover.ts';
 import { waitFor } from '../helpers/net.ts';
 import { replies, ScriptedServer } from './scripted-server.ts';
 
-const live: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const x of live.splice(0).reverse()) await x.stop();
-});
-
-const tick = () => new Promise((r) => setTimeout(r, 1));
-
-/** Advances the manual clock in small steps, letting real socket I/O run between steps. */
-async function runUntil(
-  clock: ManualClock,
-  cond: () => boolean,
-  what: string,
-  maxClockMs: number,
-  stepMs = 10,
-) {
-  const start = clock.now();
-  for (;;) {
-    await tick();
-    if (cond()) return clock.now() - start;
-    if (clock.now() - start >= maxClockMs) throw new Error(`${what}: not within ${maxClockMs} clock ms`);
-    clock.advance(stepMs);
-  }
-}
+const live = stopAfterEach();
 
 async function pools(n: number) {
   const out: ScriptedServer[] = [];
@@ -47,32 +24,15 @@ async function pools(n: number) {
 }
 
 function manager(servers: ScriptedServer[], extra: Partial<PoolManagerOptions> = {}) {
-  const clock = new ManualClock();
+  const { clock, options } = failoverSettings();
   const pm = new PoolManager({
     pools: servers.map((s, i) => ({ url: s.url, user: `user${i}`, password: `secret${i}` })),
     versionRollingMask: 0x1fffe000,
-    silenceMs: 120_000,
-    readyTimeoutMs: 10_000,
-    probeIntervalMs: 60_000,
-    failuresBeforeSwitch: 3,
-    backoff: { baseMs: 1000, maxMs: 30_000, jitter: 0.3 },
-    random: () => 0.5,
-    clock,
-    logger: memoryLogger(),
+    ...options,
     ...extra,
   });
   live.push({ stop: () => pm.stop() });
-  const ev = {
-    jobs: [] as PoolJob[],
-    idle: 0,
-    active: [] as number[],
-    switched: [] as Array<{ from: number; to: number; at: number }>,
-  };
-  pm.on('job', (j) => ev.jobs.push(j));
-  pm.on('idle', () => ev.idle++);
-  pm.on('active', (a) => ev.active.push(a.index));
-  pm.on('switched', (s) => ev.switched.push(s));
-  return { pm, clock, ev };
+  return { pm, clock, ev: recordManager(pm) };
 }
 
 const share = (j: PoolJob): ShareSubmission => ({
