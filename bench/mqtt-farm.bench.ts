@@ -85,7 +85,7 @@ function bareRss(): Promise<number> {
 const suite: BenchSuite = {
   name: 'mqtt-farm',
   async run(ctx) {
-    const seconds = ctx.scale >= 1 ? 30 : 6;
+    const seconds = ctx.scale >= 1 ? 30 : 5;
     const broker = await startMosquitto();
     const rows: BenchRow[] = [];
     const devices: MqttTelemetry[] = [];
@@ -124,9 +124,9 @@ const suite: BenchSuite = {
         await sleep(10); // devices boot at different moments: their 1 s ticks spread over the second
       }
       await until(() => devices.every((d) => d.connected), `${DEVICES} publishers connected`, 30_000);
-      await sleep(2000);
+      await sleep(ctx.scale >= 1 ? 2000 : 1000);
 
-      const idle = runIdle(2000, seconds * 1000);
+      const idle = runIdle(ctx.scale >= 1 ? 2000 : 1000, seconds * 1000);
       const pub0 = devices.map((d) => d.stats().statePublished);
       window = { start: nowMs(), end: Number.POSITIVE_INFINITY };
       await sleep(seconds * 1000);

@@ -225,7 +225,7 @@ export async function runScale(ctx: BenchContext, seconds: number): Promise<Scal
 const suite: BenchSuite = {
   name: 'scale',
   async run(ctx) {
-    const seconds = ctx.scale >= 1 ? 60 : Math.max(6, Math.round(60 * ctx.scale));
+    const seconds = ctx.scale >= 1 ? 60 : Math.max(6, Math.round(30 * ctx.scale));
     const r = await runScale(ctx, seconds);
     const bare = await bareRssMB();
     ctx.log(
