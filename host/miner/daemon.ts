@@ -177,6 +177,7 @@ export class Miner implements MinerSource {
           logger: this.log.child(`chain${i}`),
           intervalMs: o.jobIntervalMs ?? jobIntervalMs(chain.model, chain.chipCount, this.frequency),
           ticketDifficulty: chain.ticketDifficulty,
+          extranonce2Lane: { index: i, count: o.hardware.chains.length },
           submit: (s) => this.submit(s, i),
         }),
     );

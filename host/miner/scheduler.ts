@@ -83,6 +83,11 @@ export interface SchedulerOptions {
   /** The chips' reporting floor (ticket mask difficulty, or the emulator's easy-mode floor). */
   ticketDifficulty: number;
   submit(share: ShareCandidate): void;
+  /**
+   * This chain's share of the extranonce2 space when several chains work the same job: values
+   * index, index + count, … (default: all of it).
+   */
+  extranonce2Lane?: { index: number; count: number };
   /** Every classified nonce (telemetry, tests). */
   onNonce?(check: NonceCheck, chipIndex: number): void;
 }
@@ -213,7 +218,10 @@ export class ChainScheduler {
       this.template.extranonce2Size === tpl.extranonce2Size;
     this.template = tpl;
     this.poolToken = job.poolToken;
-    if (!same || !this.counter) this.counter = new Extranonce2Counter(tpl.extranonce2Size);
+    if (!same || !this.counter) {
+      const lane = this.o.extranonce2Lane ?? { index: 0, count: 1 };
+      this.counter = new Extranonce2Counter(tpl.extranonce2Size, lane.index, lane.count);
+    }
     this.active = true;
     if (clean) {
       this.epoch++;

@@ -157,21 +157,36 @@ export function decodeExtranonce2(hex: string, size: number): bigint {
 }
 
 /**
- * Hands out extranonce2 values for one job: 0, 1, 2, … Exhaustion is an error (never a silent wrap
- * that would repeat work the pool already has).
+ * Hands out extranonce2 values for one job: start, start + step, start + 2·step, … (0, 1, 2 … by
+ * default). Several chains working one job each take their own lane (start = chain index, step = chain
+ * count) so no two chains ever hash the same header. Exhaustion is an error (never a silent wrap that
+ * would repeat work the pool already has).
  */
 export class Extranonce2Counter {
-  private nextValue = 0n;
+  private nextValue: bigint;
   private readonly limit: bigint;
-  constructor(readonly size: number) {
+  private readonly step: bigint;
+  constructor(
+    readonly size: number,
+    start = 0,
+    step = 1,
+  ) {
+    if (!Number.isInteger(start) || !Number.isInteger(step) || start < 0 || step < 1 || start >= step) {
+      throw new WorkError('extranonce2', `lane start ${start} / step ${step} must satisfy 0 ≤ start < step`);
+    }
     this.limit = 1n << BigInt(8 * size);
+    this.nextValue = BigInt(start);
+    this.step = BigInt(step);
   }
+  /** The next value that would be handed out. */
   get issued(): bigint {
     return this.nextValue;
   }
   next(): bigint {
     if (this.nextValue >= this.limit) throw new Extranonce2ExhaustedError(this.size);
-    return this.nextValue++;
+    const v = this.nextValue;
+    this.nextValue += this.step;
+    return v;
   }
 }
 

@@ -123,6 +123,30 @@ describe('ChainScheduler', () => {
     s.stop();
   });
 
+  it('chains working one job take disjoint extranonce2 lanes (never the same header)', async () => {
+    const clock = new ManualClock();
+    const chains = [new RecordingChain(), new RecordingChain(), new RecordingChain()];
+    const schedulers = chains.map(
+      (chain, index) =>
+        new ChainScheduler({
+          chain,
+          clock,
+          logger: memoryLogger(),
+          intervalMs: 500,
+          ticketDifficulty: 2 ** -28,
+          extranonce2Lane: { index, count: chains.length },
+          submit: () => {},
+        }),
+    );
+    for (const s of schedulers) s.setJob(job('a', true));
+    await clock.advanceAsync(0);
+    await clock.advanceAsync(2000);
+    const roots = chains.flatMap((c) => c.jobs.map((j) => Buffer.from(j.merkleRoot).toString('hex')));
+    assert.equal(roots.length, 15);
+    assert.equal(new Set(roots).size, 15, 'every chip job of every chain has its own merkle root');
+    for (const s of schedulers) s.stop();
+  });
+
   it('a non-clean job takes effect at the next interval, not at once', async () => {
     const { clock, chain, s } = setup();
     s.setJob(job('a', true));

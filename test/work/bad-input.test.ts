@@ -97,6 +97,12 @@ describe('extranonce2 counter', () => {
     assert.equal(new Extranonce2Counter(4).next(), 0n);
   });
 
+  it('lanes: start, start + step, … and a lane outside its step is refused', () => {
+    const c = new Extranonce2Counter(4, 2, 3);
+    assert.deepEqual([c.next(), c.next(), c.next()], [2n, 5n, 8n]);
+    assert.throws(() => new Extranonce2Counter(4, 3, 3), WorkError);
+  });
+
   it('exhaustion is an error to report, never a silent wrap', () => {
     const c = new Extranonce2Counter(2);
     for (let i = 0; i < 65536; i++) c.next();
