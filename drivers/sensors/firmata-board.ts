@@ -91,7 +91,9 @@ export class FirmataBoard implements TemperatureSensor, FanDriver {
   /** Opens the port, waits for johnny-five "ready" (Firmata handshake + capability query), sets up pins. */
   static async open(opts: FirmataBoardOptions): Promise<FirmataBoard> {
     const info = { bus: opts.path, address: `A${opts.thermistorChannel ?? 0}`, part: 'firmata' };
-    const Firmata = require('firmata') as FirmataCtor;
+    // firmata-io with our serialport v13 as its transport: the `firmata` package would load
+    // johnny-five's own serialport 8, whose native binding is not built.
+    const Firmata = (require('firmata-io') as (transport: unknown) => FirmataCtor)(SerialPort);
     const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate ?? 57_600, autoOpen: false });
     // Short version timeout: if the board's boot banner was missed, ask for it.
     const io = new Firmata(port, { reportVersionTimeout: 200 });
