@@ -225,6 +225,19 @@ export async function runUntilSignalled(app: App, cfg: Config): Promise<number> 
     const onSignal = (sig: NodeJS.Signals) => finish(sig);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A bug anywhere must not leave chips hashing unattended: fans to 100 %, chips idle, exit 1.
+    const onCrash = (err: unknown) => {
+      app.log.error('asicd.crash', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      void app.miner.emergencyStop('uncaught error').finally(() => {
+        resolve(1);
+        // Sockets and timers of the half-dead daemon would keep the process alive: leave for real.
+        setTimeout(() => process.exit(1), 200);
+      });
+    };
+    process.once('uncaughtException', onCrash);
+    process.once('unhandledRejection', onCrash);
     if (duration > 0) timer = setTimeout(() => finish(`duration ${duration} s`), duration * 1000);
   });
 }

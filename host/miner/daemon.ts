@@ -286,6 +286,20 @@ export class Miner implements MinerSource {
     this.listeners.clear();
   }
 
+  /**
+   * Last resort after a crash elsewhere in the process: fans to 100 % first, then the chips idle (best
+   * effort, bounded), so a dying daemon never leaves chips hashing without airflow.
+   */
+  async emergencyStop(reason: string): Promise<void> {
+    this.log.error('emergency.stop', { reason });
+    this.stopped = true;
+    for (const s of this.schedulers) s.stop();
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await bounded(this.o.hardware.fan?.setDuty(100).catch(() => {}) ?? Promise.resolve());
+    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => c.idle())));
+  }
+
   // ------------------------------------------------------------------------------------------------
   // the hashing gate
 
