@@ -123,6 +123,8 @@ export class Miner implements MinerSource {
   private fanMode: 'auto' | 'manual';
   private statusTimer: TimerHandle | undefined;
   private stopped = false;
+  /** Set by emergencyStop(): nothing may hash again in this process. stop() still cleans up. */
+  private halted = false;
   private readonly unsubs: Unsubscribe[] = [];
   private hwErrorsLogged = 0;
   private retryTimer: TimerHandle | undefined;
@@ -292,7 +294,9 @@ export class Miner implements MinerSource {
    */
   async emergencyStop(reason: string): Promise<void> {
     this.log.error('emergency.stop', { reason });
-    this.stopped = true;
+    this.halted = true;
+    this.hashing = false;
+    this.o.hardware.onHashing?.(false);
     for (const s of this.schedulers) s.stop();
     const bounded = (p: Promise<unknown>) =>
       Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -304,7 +308,14 @@ export class Miner implements MinerSource {
   // the hashing gate
 
   private get canHash(): boolean {
-    return !this.stopped && this.thermalAllowed && !this.paused && this.poolActive && this.chainsReady;
+    return (
+      !this.stopped &&
+      !this.halted &&
+      this.thermalAllowed &&
+      !this.paused &&
+      this.poolActive &&
+      this.chainsReady
+    );
   }
 
   /** Re-evaluates the gate: idles the chips the moment a condition fails, resumes when all hold. */

@@ -132,3 +132,21 @@ test('a board without temperature sensors is refused unless --no-thermal is expl
     await hardware.close();
   }
 });
+
+test('emergency stop (the crash path): fans to 100 % and the chips stop', { timeout: 60_000 }, async () => {
+  const { miner, sim } = await simMiner({ ambientC: 25, initialC: 40 });
+  try {
+    await waitFor(
+      () => miner.getState().mining === 'running' && sim.model.hashing,
+      'mining to start',
+      20_000,
+    );
+    await miner.emergencyStop('test');
+    assert.equal(sim.model.fanDuty(), 100, 'the emulated EMC2101 drives the fan at 100 %');
+    const hashes = sim.chain.stats.hashes;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(sim.chain.stats.hashes - hashes < 50_000, 'the emulated chip is held idle');
+  } finally {
+    await miner.stop();
+  }
+});
