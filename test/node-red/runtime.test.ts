@@ -2,7 +2,8 @@
  * A real Node-RED 4.1 runtime (child process, temp userDir, loopback, free port) with the package
  * installed by symlink: the three example flows are deployed through the admin API and checked to run
  * against mosquitto and the real publisher over a FakeMiner (farm view serves the miner's state, the
- * overheat alert fires, the curtailment flow pauses and resumes the miner).
+ * overheat alert fires, the curtailment flow pauses and resumes the miner), then against the real daemon
+ * (a Miner on a simulated board mining on the embedded pool).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,7 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { findBoard } from '../../boards/index.ts';
+import { Miner } from '../../host/miner/daemon.ts';
+import { openBoardHardware } from '../../host/miner/hardware.ts';
+import { StratumServer } from '../../host/pool/server.ts';
 import { MqttTelemetry } from '../../host/telemetry/mqtt.ts';
+import { systemClock } from '../../lib/clock.ts';
+import { silentLogger } from '../../lib/log.ts';
 import { FakeMiner } from '../helpers/fake-miner.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
@@ -212,4 +219,84 @@ test('real Node-RED 4.1: package loads, example flows deploy and run', async () 
     miner.calls.map((c) => c.method),
     ['pause', 'resume'],
   );
+});
+
+test('real Node-RED 4.1 with the real daemon: farm view shows its state, curtailment pauses and resumes it', {
+  timeout: 120_000,
+}, async () => {
+  // The same flows, now pointed at a real Miner (simulated board, embedded pool) behind the real publisher.
+  const realId = `daemon_${process.pid}`;
+  const pool = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
+  await pool.listen(0);
+  const board = findBoard('sim-gamma')!;
+  const hardware = await openBoardHardware(board, {
+    clock: systemClock,
+    logger: silentLogger,
+    frequencyMhz: 525,
+    maxHashesPerSecond: 300_000,
+  });
+  const daemon = new Miner({ board, hardware, pools: [{ url: pool.url, user: 'nr.w' }], deviceId: realId });
+  const pub = new MqttTelemetry(daemon, {
+    url: broker.url,
+    deviceId: realId,
+    commandsEnabled: true,
+    intervalMs: 1000,
+  });
+  try {
+    await daemon.start();
+    pub.start();
+    await pub.waitConnected();
+    const flows: FlowNode[] = [...example('solar-curtailment'), ...example('farm-view')];
+    for (const n of flows) {
+      if (n.type === 'asicd-device') {
+        n.broker = broker.url;
+        if (n.deviceId !== '+') n.deviceId = realId;
+      }
+      if (n.type === 'mqtt-broker') n.port = String(broker.port);
+      if (n.type === 'tab' && Array.isArray(n.env)) {
+        for (const e of n.env as Array<{ name: string; value: string }>)
+          if (e.name === 'MIN_DWELL_S') e.value = '0';
+      }
+    }
+    const dep = await api('/flows', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flows),
+    });
+    assert.ok(dep.status === 204 || dep.status === 200, `deploy status ${dep.status}`);
+
+    let farm: { devices: Record<string, { hashrateGhs: number; mining: string }> } | undefined;
+    await waitFor(
+      () => {
+        void api('/asicd/farm')
+          .then((r) => r.json())
+          .then((j) => {
+            farm = j as typeof farm;
+          })
+          .catch(() => {});
+        return (farm?.devices?.[realId]?.hashrateGhs ?? 0) > 0;
+      },
+      'farm view shows the daemon hashing',
+      60_000,
+      250,
+    );
+    assert.equal(farm!.devices[realId]!.mining, 'running');
+
+    await alerts.publish('home/solar/surplus_w', '10');
+    await waitFor(
+      () => daemon.getState().mining === 'paused',
+      'the daemon paused by the curtailment flow',
+      20_000,
+    );
+    await alerts.publish('home/solar/surplus_w', '400');
+    await waitFor(
+      () => daemon.getState().mining === 'running',
+      'the daemon resumed by the curtailment flow',
+      30_000,
+    );
+  } finally {
+    await pub.stop();
+    await daemon.stop();
+    await pool.close();
+  }
 });
