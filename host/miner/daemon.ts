@@ -128,6 +128,8 @@ export class Miner implements MinerSource {
   private readonly unsubs: Unsubscribe[] = [];
   private hwErrorsLogged = 0;
   private retryTimer: TimerHandle | undefined;
+  /** Pool index per connection token, from the jobs seen (events name the pool that issued the job). */
+  private readonly poolOfToken = new Map<string, number>();
   /** Bumped on every gate change, so a slow resume can tell it was overtaken. */
   private gate = 0;
 
@@ -371,6 +373,8 @@ export class Miner implements MinerSource {
 
   private onJob(j: ManagerJob): void {
     this.lastJob = j;
+    if (this.poolOfToken.size > 64) this.poolOfToken.clear();
+    this.poolOfToken.set(j.poolToken, j.poolIndex);
     if (this.hashing) this.feed(j);
   }
 
@@ -408,12 +412,13 @@ export class Miner implements MinerSource {
       this.emit({
         type: 'block_found',
         time: Date.now(),
-        pool: this.activePoolIndex(),
+        pool: this.poolOfToken.get(String(share.poolToken)) ?? -1,
         hash: c.hashHex,
         difficulty: c.difficulty,
       });
     }
-    const pool = this.activePoolIndex();
+    // The pool that issued the job (the active one may have changed since).
+    const pool = this.poolOfToken.get(String(share.poolToken)) ?? -1;
     void this.pools
       .submit({
         poolToken: String(share.poolToken),
@@ -538,10 +543,6 @@ export class Miner implements MinerSource {
   private fault(component: string, severity: 'warning' | 'error' | 'critical', message: string): void {
     this.log.warn('fault', { component, severity, message });
     this.emit({ type: 'fault', time: Date.now(), component, severity, message });
-  }
-
-  private activePoolIndex(): number {
-    return this.pools.getStatus().pool?.index ?? -1;
   }
 
   get miningState(): MiningState {
