@@ -39,6 +39,26 @@ function wordsToBytesLE(words: ArrayLike<number>): string {
 
 const dummyCoinbase = { coinb1: '01000000', coinb2: '00000000', merkleBranch: [] as string[] };
 
+/** A template from header-field vectors (no coinbase given: the merkle root comes with the vector). */
+function headerTemplate(
+  v: { prev_block_hash: string; version: string; nbits: string; ntime: string },
+  versionMask?: number,
+) {
+  return buildTemplate(
+    {
+      ...dummyCoinbase,
+      jobId: 'x',
+      prevhash: v.prev_block_hash,
+      version: v.version,
+      nbits: v.nbits,
+      ntime: v.ntime,
+      cleanJobs: false,
+    },
+    { extranonce1: '00', extranonce2Size: 4 },
+    versionMask === undefined ? {} : { versionMask },
+  );
+}
+
 describe('slush/braiins example share (testnet3 block 000000002076870f…)', () => {
   type V = {
     extranonce1: string;
@@ -179,18 +199,7 @@ describe('ESP-Miner nonce difficulty vectors', () => {
   };
   it('esp-nonce-diff-1: header, hash and difficulty 18.04 from a given merkle root', () => {
     const v = vector<V>('stratum-v1', 'esp-nonce-diff-1');
-    const tpl = buildTemplate(
-      {
-        ...dummyCoinbase,
-        jobId: 'x',
-        prevhash: v.prev_block_hash,
-        version: v.version,
-        nbits: v.nbits,
-        ntime: v.ntime,
-        cleanJobs: false,
-      },
-      { extranonce1: '00', extranonce2Size: 4 },
-    );
+    const tpl = headerTemplate(v);
     const header = writeHeader(tpl, tpl.version, hexToBytes('merkle', v.merkle_root!), tpl.ntime);
     const h = new HeaderHasher(header);
     const digest = h.hash(u32(v.nonce));
@@ -259,19 +268,7 @@ describe('midstates', () => {
     expected_midstate_le_words: string;
   };
   const v = vector<V>('stratum-v1', 'esp-bm-job-midstate');
-  const tpl = buildTemplate(
-    {
-      ...dummyCoinbase,
-      jobId: 'x',
-      prevhash: v.prev_block_hash,
-      version: v.version,
-      nbits: v.nbits,
-      ntime: v.ntime,
-      cleanJobs: false,
-    },
-    { extranonce1: '00', extranonce2Size: 4 },
-    { versionMask: 0x1fffe000 },
-  );
+  const tpl = headerTemplate(v, 0x1fffe000);
   const root = hexToBytes('merkle', v.merkle_root);
 
   it('base midstate (big-endian state and ESP little-endian word form)', () => {
