@@ -9,12 +9,15 @@ export interface VectorFile {
 }
 
 /** Loads one of the project's own copies of the public vector files. */
-export function loadVectors(name: 'stratum-v1' | 'bm13xx' | 'ethash'): VectorFile {
+export function loadVectors(name: 'stratum-v1' | 'bm13xx' | 'ethash' | 'bitcoin'): VectorFile {
   return JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as VectorFile;
 }
 
 /** One vector by id; throws if missing so a renamed vector cannot silently skip a test. */
-export function vector<T = Record<string, unknown>>(name: 'stratum-v1' | 'bm13xx' | 'ethash', id: string): T {
+export function vector<T = Record<string, unknown>>(
+  name: 'stratum-v1' | 'bm13xx' | 'ethash' | 'bitcoin',
+  id: string,
+): T {
   const v = loadVectors(name).vectors.find((x) => x.id === id);
   if (!v) throw new Error(`vector ${id} not found in ${name}.json`);
   return v as unknown as T;
