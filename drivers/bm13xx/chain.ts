@@ -494,13 +494,16 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
   /**
    * Sends a job and returns the chip job id it was given (per-model stepping). Jobs are encoded into
    * one preallocated buffer (the transport copies on write). Rejects with 'not-ready' unless ready.
+   * `beforeWrite(id)` runs synchronously before the frame is written (the host registers the job's slot
+   * there, so a reply that arrives while the write is awaited finds it).
    */
-  async sendJob(job: Omit<JobInput, 'jobId'>): Promise<number> {
+  async sendJob(job: Omit<JobInput, 'jobId'>, beforeWrite?: (id: number) => void): Promise<number> {
     if (this.st !== 'ready')
       throw new ChainError('not-ready', `chain on ${this.transport.path} is ${this.st}`);
     const id = nextJobId(this.model, this.lastJobId);
     const frame = encodeJob(this.model, { ...job, jobId: id }, this.jobBuf);
     this.lastJobId = id;
+    beforeWrite?.(id);
     await this.send(frame);
     this.counts.jobs++;
     return id;

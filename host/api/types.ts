@@ -60,6 +60,39 @@ export interface ShareStats {
   blocksFound: number;
   /** Epoch ms of the last accepted share, if any. */
   lastShareTime?: number;
+  /** The board's share ledger (sum of the pools'): every share found, in exactly one state. */
+  ledger?: LedgerCounts;
+  /** Nonces from the chips that matched no job slot, by reason (never checked, never submitted). */
+  unmatchedNonces?: Record<string, number>;
+}
+
+/**
+ * A share ledger (host/miner/ledger.ts). Invariants: found = submitted + staleLocal + belowPoolTarget;
+ * submitted = accepted + rejected + noAnswer + pending; rejected = Σ rejectedByReason.
+ */
+export interface LedgerCounts {
+  /** Shares the host found (met the job's pool target on the host's re-check). */
+  found: number;
+  /** Sent to the pool (answered or still pending). */
+  submitted: number;
+  accepted: number;
+  rejected: number;
+  /** Rejected counts by pool reason. */
+  rejectedByReason: Record<string, number>;
+  /** Not sent: the connection that issued the job was gone (failover, reconnect). */
+  staleLocal: number;
+  /** Sent, never answered (timeout or disconnect). */
+  noAnswer: number;
+  /** Not sent: below the pool's latest difficulty (vardiff raised it after the job). */
+  belowPoolTarget: number;
+  /** Sent, answer still awaited. */
+  pending: number;
+  /** Shares that met the network target. */
+  blockCandidates: number;
+  /** Block candidates the pool accepted. */
+  blocksAccepted: number;
+  acceptedDifficulty: number;
+  rejectedDifficulty: number;
 }
 
 export interface BestDifficulty {
@@ -82,6 +115,8 @@ export interface PoolInfo {
   accepted: number;
   rejected: number;
   stale: number;
+  /** This pool's share ledger. */
+  ledger?: LedgerCounts;
 }
 
 /**
@@ -123,6 +158,10 @@ export interface ChainState {
   voltageMv?: number;
   accepted?: number;
   rejected?: number;
+  /** Shares found on this chain, in exactly one state (cgminer `devs`). */
+  ledger?: LedgerCounts;
+  /** Nonces from this chain that matched no job slot, by reason. */
+  unmatchedNonces?: Record<string, number>;
   chips: ChipState[];
 }
 

@@ -29,6 +29,7 @@ import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../s
 import { PoolManager } from '../stratum/pool-manager.ts';
 import { createThermal, type Thermal, type ThermalDecision } from '../thermal/index.ts';
 import { VERSION } from '../version.ts';
+import { type ShareFate, ShareLedger, sumLedgers } from './ledger.ts';
 import {
   type ChainPort,
   ChainScheduler,
@@ -116,6 +117,8 @@ export class Miner implements MinerSource {
   private poolActive = false;
   private chainsReady = false;
   private hashing = false;
+  /** Jobs go to the chains: set once the chains the gate waits for took the resume (never before). */
+  private feeding = false;
   private lastJob: ManagerJob | undefined;
   private overheat: { active: boolean; since?: number; reason?: string } = { active: false };
   /** Set while hashing is stopped because a sensor cannot be read (unknown temperature = hot). */
@@ -130,6 +133,11 @@ export class Miner implements MinerSource {
   private retryTimer: TimerHandle | undefined;
   /** Pool index per connection token, from the jobs seen (events name the pool that issued the job). */
   private readonly poolOfToken = new Map<string, number>();
+  /** One share ledger per pool, plus one for shares whose pool is unknown (token forgotten). */
+  readonly ledgers: ShareLedger[];
+  readonly unattributed = new ShareLedger();
+  /** One ledger per chain (cgminer `devs`). */
+  readonly chainLedgers: ShareLedger[];
   /** Bumped on every gate change, so a slow resume can tell it was overtaken. */
   private gate = 0;
 
@@ -173,6 +181,8 @@ export class Miner implements MinerSource {
             clock: this.clock,
             logger: this.log.child('thermal'),
           });
+    this.ledgers = o.pools.map(() => new ShareLedger());
+    this.chainLedgers = o.hardware.chains.map(() => new ShareLedger());
     this.schedulers = o.hardware.chains.map(
       (chain, i) =>
         new ChainScheduler({
@@ -183,6 +193,11 @@ export class Miner implements MinerSource {
           ticketDifficulty: chain.ticketDifficulty,
           extranonce2Lane: { index: i, count: o.hardware.chains.length },
           submit: (s) => this.submit(s, i),
+          below: (s) => {
+            const block = s.check.kind === 'block';
+            this.ledgerOf(s.poolToken).below(block);
+            this.chainLedgers[i]?.below(block);
+          },
         }),
     );
     this.control = this.makeControl();
@@ -298,6 +313,7 @@ export class Miner implements MinerSource {
     this.log.error('emergency.stop', { reason });
     this.halted = true;
     this.hashing = false;
+    this.feeding = false;
     this.o.hardware.onHashing?.(false);
     for (const s of this.schedulers) s.stop();
     const bounded = (p: Promise<unknown>) =>
@@ -325,6 +341,7 @@ export class Miner implements MinerSource {
     const want = this.canHash;
     if (want === this.hashing) return;
     this.hashing = want;
+    this.feeding = false;
     const gate = ++this.gate;
     this.o.hardware.onHashing?.(want);
     if (!want) {
@@ -339,7 +356,10 @@ export class Miner implements MinerSource {
     this.changed();
   }
 
-  /** Brings idled chains back (re-initialised, as after ESP-Miner's stop path) and feeds the latest job. */
+  /**
+   * Brings idled chains back (re-initialised, as after ESP-Miner's stop path; a chain that is still ready
+   * is left alone) and only then feeds the latest job, once, as clean. Until then nothing is fed.
+   */
   private async resumeChains(gate: number): Promise<void> {
     try {
       await Promise.all(this.o.hardware.chains.map((c) => c.init(this.frequency)));
@@ -353,10 +373,9 @@ export class Miner implements MinerSource {
       return;
     }
     if (gate !== this.gate || !this.hashing) return;
+    this.feeding = true;
     this.log.info('mining.running', { frequencyMhz: this.frequency });
-    if (this.lastJob) {
-      this.feed({ ...this.lastJob, cleanJobs: true, job: { ...this.lastJob.job, cleanJobs: true } });
-    }
+    if (this.lastJob) this.feed(this.lastJob, true);
   }
 
   private idleReason(): string {
@@ -372,13 +391,20 @@ export class Miner implements MinerSource {
   }
 
   private onJob(j: ManagerJob): void {
-    this.lastJob = j;
-    if (this.poolOfToken.size > 64) this.poolOfToken.clear();
+    if (!this.poolOfToken.has(j.poolToken) && this.poolOfToken.size >= 1024)
+      this.poolOfToken.delete(this.poolOfToken.keys().next().value!);
     this.poolOfToken.set(j.poolToken, j.poolIndex);
-    if (this.hashing) this.feed(j);
+    // The one clean flag: the pool's (the client already sets it on a prevhash change) or a new block
+    // compared with the job the chips have now.
+    const prev = this.lastJob;
+    const clean =
+      j.cleanJobs || !prev || prev.job.prevhash !== j.job.prevhash || prev.poolToken !== j.poolToken;
+    this.lastJob = j;
+    if (this.feeding) this.feed(j, clean);
   }
 
-  private feed(j: ManagerJob): void {
+  /** The job to every chain's scheduler; the template is built once (shared by the schedulers). */
+  private feed(j: ManagerJob, clean: boolean): void {
     for (const s of this.schedulers) {
       s.setJob({
         notify: j.job,
@@ -387,6 +413,7 @@ export class Miner implements MinerSource {
         difficulty: j.difficulty,
         versionMask: j.versionMask,
         poolToken: j.poolToken,
+        clean,
       });
     }
   }
@@ -405,21 +432,30 @@ export class Miner implements MinerSource {
     }
   }
 
+  private ledgerOf(token: unknown): ShareLedger {
+    const i = this.poolOfToken.get(String(token));
+    return (i !== undefined ? this.ledgers[i] : undefined) ?? this.unattributed;
+  }
+
   private submit(share: ShareCandidate, chainIndex: number): void {
     const c = share.check;
-    if (c.kind === 'block') {
-      this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
-      this.emit({
-        type: 'block_found',
-        time: Date.now(),
-        pool: this.poolOfToken.get(String(share.poolToken)) ?? -1,
-        hash: c.hashHex,
-        difficulty: c.difficulty,
-      });
-    }
+    const block = c.kind === 'block';
     // The pool that issued the job (the active one may have changed since).
     const pool = this.poolOfToken.get(String(share.poolToken)) ?? -1;
-    void this.pools
+    const ledger = this.ledgerOf(share.poolToken);
+    const chainLedger = this.chainLedgers[chainIndex];
+    ledger.add(block);
+    chainLedger?.add(block);
+    if (block) {
+      this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
+      this.emit({ type: 'block_found', time: Date.now(), pool, hash: c.hashHex, difficulty: c.difficulty });
+    }
+    const settle = (fate: ShareFate) => {
+      const o = { difficulty: share.poolDifficulty, block, at: this.clock.now() };
+      ledger.settle(fate, o);
+      chainLedger?.settle(fate, o);
+    };
+    this.pools
       .submit({
         poolToken: String(share.poolToken),
         jobId: c.jobId,
@@ -429,32 +465,44 @@ export class Miner implements MinerSource {
         ...(share.rolling ? { versionBits: c.versionBits } : {}),
         difficulty: c.difficulty,
       })
-      .then((outcome) => {
-        const time = Date.now();
-        if (outcome.status === 'accepted') {
-          this.log.info('share.accepted', {
-            chain: chainIndex,
-            chip: share.chipIndex,
-            difficulty: round(c.difficulty),
-          });
-          this.emit({
-            type: 'share_accepted',
-            time,
-            pool,
-            difficulty: c.difficulty,
-            chain: chainIndex,
-            chip: share.chipIndex,
-          });
-        } else {
-          const reason = outcome.status === 'rejected' ? outcome.reason : outcome.status;
-          this.log.warn('share.rejected', {
-            chain: chainIndex,
-            reason,
-            detail: 'message' in outcome ? outcome.message : undefined,
-          });
-          this.emit({ type: 'share_rejected', time, pool, difficulty: c.difficulty, reason });
-        }
-      });
+      .then(
+        (outcome) => {
+          const time = Date.now();
+          if (outcome.status === 'accepted') {
+            settle({ status: 'accepted' });
+            this.log.info('share.accepted', {
+              chain: chainIndex,
+              chip: share.chipIndex,
+              difficulty: round(c.difficulty),
+            });
+            this.emit({
+              type: 'share_accepted',
+              time,
+              pool,
+              difficulty: c.difficulty,
+              chain: chainIndex,
+              chip: share.chipIndex,
+            });
+          } else {
+            const reason = outcome.status === 'rejected' ? outcome.reason : outcome.status;
+            settle(
+              outcome.status === 'rejected' ? { status: 'rejected', reason } : { status: outcome.status },
+            );
+            this.log.warn('share.rejected', {
+              chain: chainIndex,
+              reason,
+              detail:
+                'message' in outcome ? outcome.message : 'detail' in outcome ? outcome.detail : undefined,
+            });
+            this.emit({ type: 'share_rejected', time, pool, difficulty: c.difficulty, reason });
+          }
+        },
+        (err) => {
+          // submit() resolves for every outcome; a rejection is a bug, but the share still gets one state.
+          settle({ status: 'no-answer' });
+          this.log.error('share.submit_failed', { chain: chainIndex, error: (err as Error).message });
+        },
+      );
   }
 
   private onThermal(d: ThermalDecision): void {
@@ -556,12 +604,14 @@ export class Miner implements MinerSource {
     const st = this.pools.getStatus();
     const th = this.thermal.status();
     const acc = st.pools.map((p) => p.accounting);
-    const sum = (f: (a: (typeof acc)[number]) => number) => acc.reduce((x, a) => x + f(a), 0);
-    const byReason: Record<string, number> = {};
-    for (const a of acc)
-      for (const [k, v] of Object.entries(a.rejectedByReason)) if (v) byReason[k] = (byReason[k] ?? 0) + v;
-    const stale = byReason.stale ?? 0;
-    const last = acc.map((a) => a.lastShareAt).filter((x): x is number => x !== undefined);
+    const poolCounts = this.ledgers.map((l) => l.counts());
+    const total = sumLedgers([...poolCounts, this.unattributed.counts()]);
+    const last = [...this.ledgers, this.unattributed]
+      .map((l) => l.lastAcceptedAt)
+      .filter((x): x is number => x !== undefined);
+    const unmatched: Record<string, number> = {};
+    for (const s of this.schedulers)
+      for (const [k, v] of Object.entries(s.unmatched)) if (v) unmatched[k] = (unmatched[k] ?? 0) + v;
     const chains: ChainState[] = this.schedulers.map((s, i) => {
       const hr = s.hashrate(60_000);
       const chain = this.o.hardware.chains[i]!;
@@ -573,6 +623,10 @@ export class Miner implements MinerSource {
         ...(counters !== undefined ? { counterHashrate: counters } : {}),
         errors: s.counters.hardwareErrors,
         frequencyMhz: this.frequency,
+        accepted: this.chainLedgers[i]?.accepted ?? 0,
+        rejected: this.chainLedgers[i]?.rejected ?? 0,
+        ...(this.chainLedgers[i] ? { ledger: this.chainLedgers[i].counts() } : {}),
+        unmatchedNonces: { ...s.unmatched },
         chips: s.chips.map((c, k) => ({
           index: k,
           hashrate: hr.chips[k] ?? 0,
@@ -583,17 +637,21 @@ export class Miner implements MinerSource {
     });
     const rate = (w: number) => this.schedulers.reduce((x, s) => x + s.hashrate(w).total, 0);
     const poolIdx = st.pool?.index;
-    const pools: PoolInfo[] = st.pools.map((p) => ({
-      index: p.index,
-      url: p.url,
-      user: p.user,
-      status: p.index === st.failover.active ? 'alive' : p.connection === 'idle' ? 'dead' : 'connecting',
-      difficulty: p.index === poolIdx ? (st.difficulty ?? 0) : 0,
-      priority: p.index,
-      accepted: p.accounting.accepted,
-      rejected: p.accounting.rejected,
-      stale: p.accounting.rejectedByReason.stale ?? 0,
-    }));
+    const pools: PoolInfo[] = st.pools.map((p) => {
+      const l = poolCounts[p.index]!;
+      return {
+        index: p.index,
+        url: p.url,
+        user: p.user,
+        status: poolStatus(p, st),
+        difficulty: p.index === poolIdx ? (st.difficulty ?? 0) : 0,
+        priority: p.index,
+        accepted: l.accepted,
+        rejected: l.rejected,
+        stale: l.rejectedByReason.stale ?? 0,
+        ledger: l,
+      };
+    });
     return {
       time: Date.now(),
       device: {
@@ -614,15 +672,17 @@ export class Miner implements MinerSource {
         expected: this.hashing ? this.o.hardware.expectedGhs(this.frequency) : 0,
       },
       shares: {
-        accepted: sum((a) => a.accepted),
-        rejected: sum((a) => a.rejected),
-        rejectedByReason: byReason,
-        stale,
-        acceptedDifficulty: sum((a) => a.acceptedDifficulty),
-        rejectedDifficulty: sum((a) => a.rejectedDifficulty),
+        accepted: total.accepted,
+        rejected: total.rejected,
+        rejectedByReason: total.rejectedByReason,
+        stale: total.rejectedByReason.stale ?? 0,
+        acceptedDifficulty: total.acceptedDifficulty,
+        rejectedDifficulty: total.rejectedDifficulty,
         hardwareErrors: this.schedulers.reduce((x, s) => x + s.counters.hardwareErrors, 0),
-        blocksFound: this.schedulers.reduce((x, s) => x + s.counters.blocks, 0),
+        blocksFound: total.blockCandidates,
         ...(last.length ? { lastShareTime: Date.now() - (now - Math.max(...last)) } : {}),
+        ledger: total,
+        unmatchedNonces: unmatched,
       },
       bestDifficulty: {
         session: Math.max(0, ...acc.map((a) => a.bestShareSession)),
@@ -721,6 +781,24 @@ export class Miner implements MinerSource {
       },
     };
   }
+}
+
+/**
+ * A pool's status for the API: the pool mining now and a session that is up are alive; a pool whose last
+ * attempts failed is dead; a standby pool not known to be down (never needed yet, or its last session was
+ * healthy) is alive, as cgminer shows it.
+ */
+function poolStatus(
+  p: { index: number; connection: string; consecutiveFailures: number },
+  st: { state: string; failover: { active: number | null; preferred: number } },
+): PoolInfo['status'] {
+  const active = st.failover.active;
+  if (p.index === active || p.connection === 'ready') return 'alive';
+  if (p.connection === 'connecting' || p.connection === 'handshake') return 'connecting';
+  if (p.consecutiveFailures > 0 || st.state === 'idle') return 'dead';
+  // On a fallback the pools preferred over it are down (that is why we left them; probes bring them back).
+  if (active !== null && active !== st.failover.preferred && p.index === st.failover.preferred) return 'dead';
+  return st.state === 'stopped' && active === null ? 'dead' : 'alive';
 }
 
 function clamp(x: number, lo: number, hi: number): number {

@@ -76,8 +76,11 @@ export class DriverChain implements ChainRuntime {
     if (this.driver.frequencyMHz !== frequencyMhz) await this.driver.setFrequency(frequencyMhz);
   }
 
-  sendJob(job: Parameters<ChainRuntime['sendJob']>[0]): Promise<number> {
-    return this.driver.sendJob(job);
+  sendJob(
+    job: Parameters<ChainRuntime['sendJob']>[0],
+    beforeWrite?: (chipJobId: number) => void,
+  ): Promise<number> {
+    return this.driver.sendJob(job, beforeWrite);
   }
 
   setFrequency(mhz: number): Promise<void> {

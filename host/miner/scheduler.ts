@@ -33,8 +33,12 @@ import { RateMeter } from './rate.ts';
 export interface ChainPort {
   readonly model: ModelInfo;
   readonly chipCount: number;
-  /** Sends one job; resolves with the chip job id used (per-model stepping is the driver's). */
-  sendJob(job: Omit<JobInput, 'jobId'>): Promise<number>;
+  /**
+   * Sends one job; resolves with the chip job id used (per-model stepping is the driver's). A driver
+   * calls `beforeWrite(id)` synchronously before the first byte of the frame goes out, so a reply that
+   * arrives while the write is still being awaited finds its slot.
+   */
+  sendJob(job: Omit<JobInput, 'jobId'>, beforeWrite?: (chipJobId: number) => void): Promise<number>;
 }
 
 /** A job as the pool manager hands it over. */
@@ -46,7 +50,15 @@ export interface PoolJob {
   versionMask: number;
   /** Opaque: identifies the connection that issued the job (shares go back only there). */
   poolToken: unknown;
+  /**
+   * The one clean flag: the pool said clean_jobs *or* the prevhash changed (a new block), or the job
+   * comes from another connection. Older work is abandoned and the chips get this job at once.
+   */
+  clean: boolean;
 }
+
+/** Why a nonce found no slot. */
+export type UnmatchedReason = 'unknown-job' | 'invalidated' | 'stopped';
 
 export interface ChipNonce {
   jobId: number;
@@ -64,6 +76,8 @@ export interface ShareCandidate {
   chipIndex: number;
   /** Send the 6th version_bits parameter. */
   rolling: boolean;
+  /** Pool difficulty of the share's job (what an accepted share is worth). */
+  poolDifficulty: number;
 }
 
 export interface ChipStats {
@@ -83,6 +97,8 @@ export interface SchedulerOptions {
   /** The chips' reporting floor (ticket mask difficulty, or the emulator's easy-mode floor). */
   ticketDifficulty: number;
   submit(share: ShareCandidate): void;
+  /** A share that met its job's difficulty but not the pool's latest one: not sent (ledger: below-pool-target). */
+  below?(share: ShareCandidate): void;
   /**
    * This chain's share of the extranonce2 space when several chains work the same job: values
    * index, index + count, … (default: all of it).
@@ -158,13 +174,20 @@ export class ChainScheduler {
     sendErrors: 0,
     badJobs: 0,
     exhausted: 0,
+    /** Nonces that matched no slot (the sum of `unmatched`). */
     unknownSlot: 0,
     staleSlot: 0,
     shares: 0,
+    belowPoolTarget: 0,
     blocks: 0,
     low: 0,
     hardwareErrors: 0,
   };
+  /** Nonces that matched no slot, per reason (never checked, never submitted). */
+  readonly unmatched: Record<UnmatchedReason, number> = { 'unknown-job': 0, invalidated: 0, stopped: 0 };
+  private unmatchedStreak = false;
+  /** Chip job ids whose slot was dropped on purpose, and why (until the id is used again). */
+  private readonly retired = new Map<number, UnmatchedReason>();
   private template: JobTemplate | undefined;
   private poolToken: unknown;
   private counter: Extranonce2Counter | undefined;
@@ -208,7 +231,7 @@ export class ChainScheduler {
       this.o.logger.warn('job.rejected', { jobId: job.notify.jobId, error: (err as Error).message });
       return;
     }
-    const clean = tpl.cleanJobs || this.poolToken !== job.poolToken;
+    const clean = job.clean || this.poolToken !== job.poolToken;
     // The same job again (resuming after an idle, a re-sent notify): keep counting extranonce2, or the
     // chips would redo work the pool already has (duplicate shares). A new job starts at 0.
     const same =
@@ -224,8 +247,8 @@ export class ChainScheduler {
     }
     this.active = true;
     if (clean) {
-      this.epoch++;
-      this.slots.clear();
+      // The pool invalidated the older work (clean job / new block / other connection).
+      this.retireSlots('invalidated');
       this.restartTimer();
       void this.sendNext();
     } else if (!this.timer) {
@@ -243,18 +266,27 @@ export class ChainScheduler {
     this.minShareDifficulty = Number.isFinite(d) && d > 0 ? d : 0;
   }
 
-  /** Stops sending work and forgets the slots (no pool, overheat, pause). */
+  /**
+   * Stops sending work (no pool, overheat, pause). The slots stay valid: a nonce the chips return for
+   * work the pool still accepts is still a share. They go when the pool invalidates them (clean job) or
+   * the chip job id is used again.
+   */
   idle(): void {
     this.active = false;
     this.o.clock.clearInterval(this.timer);
     this.timer = undefined;
-    this.epoch++;
-    this.slots.clear();
   }
 
   stop(): void {
     this.idle();
+    this.retireSlots('stopped');
     this.template = undefined;
+  }
+
+  private retireSlots(reason: UnmatchedReason): void {
+    this.epoch++;
+    for (const id of this.slots.keys()) this.retired.set(id, reason);
+    this.slots.clear();
   }
 
   private restartTimer(): void {
@@ -296,15 +328,24 @@ export class ChainScheduler {
     };
     const epoch = this.epoch;
     const token = this.poolToken;
+    const slot: Slot = { work, poolToken: token, epoch };
+    let registered: number | undefined;
+    const register = (id: number) => {
+      // Before the frame's first byte goes out: a reply may arrive while the write is awaited.
+      if (epoch !== this.epoch) return;
+      registered = id;
+      this.retired.delete(id);
+      this.slots.set(id, slot);
+    };
     this.sending = true;
     try {
-      const chipJobId = await this.o.chain.sendJob(input);
-      if (epoch === this.epoch) {
-        this.slots.set(chipJobId, { work, poolToken: token, epoch });
-        this.counters.jobsSent++;
-      }
+      const chipJobId = await this.o.chain.sendJob(input, register);
+      if (registered === undefined) register(chipJobId);
+      if (epoch === this.epoch) this.counters.jobsSent++;
       this.sendFailing = false;
     } catch (err) {
+      // The frame did not go out: its id holds no work (unless a later job took it meanwhile).
+      if (registered !== undefined && this.slots.get(registered) === slot) this.slots.delete(registered);
       this.counters.sendErrors++;
       // One line per failure streak (a chain being re-initialised rejects every job until it is back).
       if (!this.sendFailing) this.o.logger.warn('chain.send_failed', { error: (err as Error).message });
@@ -322,9 +363,16 @@ export class ChainScheduler {
     const slot = this.slots.get(n.jobId);
     const chip = this.chips[n.chipIndex] ?? this.chips[0];
     if (!slot) {
+      const reason = this.retired.get(n.jobId) ?? 'unknown-job';
+      this.unmatched[reason]++;
       this.counters.unknownSlot++;
+      // One warn line per streak of unmatched nonces.
+      if (!this.unmatchedStreak)
+        this.o.logger.warn('nonce.unmatched', { chipJobId: n.jobId, chip: n.chipIndex, reason });
+      this.unmatchedStreak = true;
       return undefined;
     }
+    this.unmatchedStreak = false;
     const work = slot.work;
     let version: number;
     if (this.o.chain.model.rollsVersion) {
@@ -348,6 +396,14 @@ export class ChainScheduler {
     this.o.onNonce?.(check, n.chipIndex);
     if (check.kind === 'share' && check.difficulty < this.minShareDifficulty) {
       this.counters.low++;
+      this.counters.belowPoolTarget++;
+      this.o.below?.({
+        check,
+        poolToken: slot.poolToken,
+        chipIndex: n.chipIndex,
+        rolling: work.template.versionMask !== 0,
+        poolDifficulty: work.template.difficulty,
+      });
       return check;
     }
     if (check.kind === 'share' || check.kind === 'block') {
@@ -358,6 +414,7 @@ export class ChainScheduler {
         poolToken: slot.poolToken,
         chipIndex: n.chipIndex,
         rolling: work.template.versionMask !== 0,
+        poolDifficulty: work.template.difficulty,
       });
     } else if (check.kind === 'low') this.counters.low++;
     return check;

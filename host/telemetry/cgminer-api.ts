@@ -12,7 +12,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
-import type { MinerSource, MinerState } from '../api/types.ts';
+import type { LedgerCounts, MinerSource, MinerState } from '../api/types.ts';
 import { VERSION } from '../version.ts';
 
 export interface CgminerApiOptions {
@@ -115,6 +115,30 @@ function status(sev: 'S' | 'I' | 'W' | 'E' | 'F', code: number, msg: string, whe
   return { STATUS: sev, When: when, Code: code, Msg: msg, Description: `asicd ${VERSION}` };
 }
 
+/**
+ * The share ledger in cgminer terms, plus asicd's own keys (every share found in exactly one state):
+ * Stale = the pool's stale rejects + shares not sent because their connection was gone; Remote Failures =
+ * shares the pool never answered.
+ */
+function ledgerFields(l: LedgerCounts | undefined, poolStale: number): Rec {
+  if (!l) return {};
+  return {
+    Stale: poolStale + l.staleLocal,
+    'Remote Failures': l.noAnswer,
+    Found: l.found,
+    Submitted: l.submitted,
+    'Stale Local': l.staleLocal,
+    'No Answer': l.noAnswer,
+    'Below Pool Target': l.belowPoolTarget,
+    Pending: l.pending,
+    'Block Candidates': l.blockCandidates,
+    'Blocks Accepted': l.blocksAccepted,
+  };
+}
+
+const unmatchedTotal = (u: Record<string, number> | undefined) =>
+  u ? Object.values(u).reduce((a, b) => a + b, 0) : 0;
+
 function summaryRec(s: MinerState): Rec {
   const sh = s.shares;
   const diffTotal = sh.acceptedDifficulty + sh.rejectedDifficulty;
@@ -148,6 +172,8 @@ function summaryRec(s: MinerState): Rec {
     'Pool Rejected%': pct(sh.rejectedDifficulty, diffTotal),
     'Pool Stale%': pct(sh.stale, sh.accepted + sh.rejected),
     'Last getwork': 0,
+    ...ledgerFields(sh.ledger, sh.stale),
+    ...(sh.unmatchedNonces ? { 'Unmatched Nonces': unmatchedTotal(sh.unmatchedNonces) } : {}),
   };
 }
 
@@ -175,6 +201,8 @@ function devsRecs(s: MinerState): Rec[] {
     'Device Elapsed': elapsed,
     Frequency: c.frequencyMhz,
     'Chip Count': c.chips.length,
+    ...ledgerFields(c.ledger, c.ledger?.rejectedByReason.stale ?? 0),
+    ...(c.unmatchedNonces ? { 'Unmatched Nonces': unmatchedTotal(c.unmatchedNonces) } : {}),
   }));
 }
 
@@ -207,6 +235,7 @@ function poolsRecs(s: MinerState): Rec[] {
       'Best Share': active ? s.bestDifficulty.session : 0,
       'Pool Rejected%': pct(p.rejected, total),
       'Pool Stale%': pct(p.stale, total),
+      ...ledgerFields(p.ledger, p.stale),
     };
   });
 }

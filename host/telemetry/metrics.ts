@@ -138,6 +138,41 @@ export function createMetricsRegistry(source: MinerSource): Registry {
       set({ pool: p.index, result: 'stale' }, p.stale);
     }
   });
+  counter(
+    'asicd_pool_share_ledger_total',
+    'Share ledger per pool: every share found in exactly one state (found = submitted + stale_local + below_pool_target)',
+    ['pool', 'state'],
+    (set, s) => {
+      for (const p of s.pools) {
+        const l = p.ledger;
+        if (!l) continue;
+        for (const [state, n] of [
+          ['found', l.found],
+          ['submitted', l.submitted],
+          ['accepted', l.accepted],
+          ['rejected', l.rejected],
+          ['stale_local', l.staleLocal],
+          ['no_answer', l.noAnswer],
+          ['below_pool_target', l.belowPoolTarget],
+          ['block_candidate', l.blockCandidates],
+          ['block_accepted', l.blocksAccepted],
+        ] as const)
+          set({ pool: p.index, state }, n);
+      }
+    },
+  );
+  gauge('asicd_pool_shares_pending', 'Shares sent and awaiting the pool answer', ['pool'], (g, s) => {
+    for (const p of s.pools) if (p.ledger) g.set({ pool: p.index }, p.ledger.pending);
+  });
+  counter(
+    'asicd_nonces_unmatched_total',
+    'Chip nonces that matched no job slot, by reason',
+    ['chain', 'reason'],
+    (set, s) => {
+      for (const c of s.chains)
+        for (const [reason, n] of Object.entries(c.unmatchedNonces ?? {})) set({ chain: c.index, reason }, n);
+    },
+  );
   gauge('asicd_pool_failover', '1 while mining on a backup pool', [], (g, s) =>
     g.set(s.pool?.failover === 'failover' ? 1 : 0),
   );

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, test } from 'node:test';
 import type { MinerState } from '../../host/api/types.ts';
+import { checkLedger } from '../../host/miner/ledger.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { freePort } from '../helpers/net.ts';
 import { type AsicdProcess, asicd } from '../helpers/proc.ts';
@@ -72,6 +73,11 @@ test('asicd demo → mosquitto: state, discovery, commands, broker restart, cgmi
   assert.ok(s.fan.dutyPercent >= 25);
   assert.ok(s.pool && s.pool.status === 'alive');
   assert.ok(!st.text.includes('"pass'), 'no password in the state');
+  // The share ledger in the MQTT state: every share in exactly one state, board total = Σ pools.
+  assert.ok(s.shares.ledger, 'the state carries the share ledger');
+  assert.deepEqual(checkLedger(s.shares.ledger), []);
+  assert.equal(s.shares.ledger.accepted, s.shares.accepted);
+  for (const p of s.pools) assert.deepEqual(checkLedger(p.ledger!), [], `pool ${p.index} ledger`);
   // A late subscriber gets availability, state and discovery from the broker's retained store.
   const late = await watch(broker.url, [`${base}/availability`, `${base}/state`, 'homeassistant/#']);
   try {
@@ -129,8 +135,16 @@ test('asicd demo → mosquitto: state, discovery, commands, broker restart, cgmi
   assert.equal(summary.STATUS[0]!.STATUS, 'S');
   assert.ok(summary.SUMMARY[0]!.Accepted! >= 2);
   assert.ok('MHS av' in summary.SUMMARY[0]!);
+  const sr = summary.SUMMARY[0]!;
+  assert.equal(
+    sr.Found,
+    sr.Submitted! + sr['Stale Local']! + sr['Below Pool Target']!,
+    'cgminer summary ledger',
+  );
+  assert.ok(sr.Submitted! >= sr.Accepted! + sr.Rejected!);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   assert.match(metrics, /asicd_shares_accepted_total|asicd_shares_total|asicd_.*accepted/);
+  assert.match(metrics, /asicd_pool_share_ledger_total\{pool="0",state="found"\} \d+/);
 
   // Broker killed and restarted mid-run: mining goes on; availability and state come back.
   const acceptedBefore = latestState(w, base)!.shares.accepted;

@@ -52,6 +52,7 @@ const job = (id: string, clean: boolean, token: unknown = 'pool0', difficulty = 
   difficulty,
   versionMask: 0x1fffe000,
   poolToken: token,
+  clean,
 });
 
 /** Independent header from the chip job input: version LE ‖ prevHash ‖ merkleRoot ‖ ntime LE ‖ nbits LE ‖ nonce LE. */
