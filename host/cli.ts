@@ -3,6 +3,7 @@
  * `summary`, `usage` and `run(argv): Promise<number>` (the exit code). Modules load lazily so
  * `asicd --help` stays fast on a Pi.
  */
+import { redactText } from '../lib/redact.ts';
 import { VERSION } from './version.ts';
 
 export interface Command {
@@ -60,5 +61,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(cmd.usage);
     return 0;
   }
-  return cmd.run(rest);
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    // Last line of defence: nothing thrown reaches the terminal unredacted.
+    console.error(
+      `asicd ${name}: ${redactText(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
+    );
+    return 1;
+  }
 }

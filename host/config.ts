@@ -4,8 +4,10 @@
  * parser, the validation messages and `--help` can't drift apart. Every error names the key and the
  * allowed values; secrets (passwords) are never printed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { redactText, registerSecret, splitUserInfo } from '../lib/redact.ts';
 
 type Kind = 'string' | 'number' | 'boolean' | 'list';
 
@@ -25,14 +27,37 @@ interface OptionSpec {
   commands?: readonly string[];
   /** Extra validation of the coerced value: a message saying what is wrong, or undefined. */
   check?: (value: unknown) => string | undefined;
+  /** Replaces the kind's coercion (values with structure, e.g. pool entries). */
+  parse?: (raw: unknown, from: string) => unknown;
 }
 
+/** HOST:PORT of a listener, split; undefined when malformed (IPv6 in [ ], empty host = all addresses). */
+export function splitListen(spec: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(spec.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  const host = m[1] ?? m[2] ?? '';
+  if (port > 65535) return undefined;
+  if (m[1] !== undefined && isIP(host) !== 6) return undefined;
+  if (
+    m[1] === undefined &&
+    host !== '' &&
+    isIP(host) === 0 &&
+    (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))
+  )
+    return undefined;
+  return { host, port };
+}
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const listenCheck = (v: unknown) =>
-  v === 'off' || /^(?:\[[^\]]+\]|[^:\s]*):\d{1,5}$/.test(String(v))
+  v === 'off' || splitListen(String(v))
     ? undefined
-    : 'expected HOST:PORT (e.g. 127.0.0.1:4028) or "off"';
+    : 'expected HOST:PORT with an IP address or host name and a port 0–65535 (e.g. 127.0.0.1:4028) or "off"';
 const mqttUrlCheck = (v: unknown) =>
-  /^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(String(v))
+  /^(mqtts?|wss?|tcp|ssl):\/\/(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?(\/\S*)?$/i.test(
+    splitUserInfo(String(v)).url,
+  )
     ? undefined
     : 'expected mqtt://host[:port] or mqtts://host[:port]';
 
@@ -73,7 +98,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'pools',
     flag: 'pool',
     kind: 'list',
-    help: 'pool URL, repeatable in priority order (stratum+tcp://host:port, stratum+ssl://…)',
+    help: 'pool URL, repeatable in priority order (stratum+tcp://host:port, stratum+ssl://…; user:pass@ taken as the credentials)',
+    parse: parsePools,
   },
   { key: 'user', flag: 'user', kind: 'string', help: 'worker name for every pool (usually address.worker)' },
   { key: 'pass', flag: 'pass', kind: 'string', help: 'pool password', secret: true, default: 'x' },
@@ -205,7 +231,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'mqtt.commands',
     flag: 'mqtt-commands',
     kind: 'boolean',
-    help: 'accept MQTT commands (off by default)',
+    help: 'accept MQTT commands (off by default; the demo turns them on only for its embedded loopback broker)',
     default: false,
   },
   {
@@ -294,8 +320,12 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 export type Config = Record<string, unknown>;
 
+/** A configuration problem; the message names the key and its source, secrets masked. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super(redactText(message));
+  }
 }
 
 const envName = (o: OptionSpec) =>
@@ -305,7 +335,8 @@ const envName = (o: OptionSpec) =>
     .toUpperCase()}`;
 
 function coerce(o: OptionSpec, raw: unknown, from: string): unknown {
-  const v = coerceKind(o, raw, from);
+  if (o.secret && (typeof raw === 'string' || typeof raw === 'number')) registerSecret(raw);
+  const v = o.parse ? o.parse(raw, from) : coerceKind(o, raw, from);
   const problem = o.check?.(v);
   if (problem) throw new ConfigError(`${o.key} (${from}): "${String(v)}" is invalid: ${problem}`);
   return v;
@@ -372,6 +403,114 @@ function fileKeys(obj: unknown, prefix = ''): string[] {
   });
 }
 
+function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v;
+}
+
+/** Levenshtein distance, case-insensitive (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length]!;
+}
+
+/** ` (did you mean "user"?)` for a near miss among `known`, else ''. */
+export function didYouMean(word: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = distance(word, k);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  return best !== undefined && bestD <= limit ? ` (did you mean "${best}"?)` : '';
+}
+
+/** Keys of a pool entry given as a mapping (file: `pools: [{ url, user, pass }]`). */
+export const POOL_KEYS: readonly string[] = ['url', 'user', 'pass'];
+
+/** A pool URL as asicd takes it: [scheme://]host:port[/path], scheme a Stratum one (or tcp/ssl/tls). */
+function checkPoolUrl(url: string, where: string): void {
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(\[[0-9a-f:.]+\]|[^\s:/[\]@]+):(\d{1,5})(\/\S*)?$/i.exec(url);
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535)
+    throw new ConfigError(`${where}: "${url}" is not a pool URL (stratum+tcp://host:port, stratum+ssl://…)`);
+  const scheme = (m[1] ?? 'stratum+tcp').toLowerCase();
+  if (!/stratum|^(tcp|ssl|tls)$/.test(scheme))
+    throw new ConfigError(
+      `${where}: scheme "${scheme}" is not a Stratum scheme (stratum+tcp, stratum+ssl, …)`,
+    );
+}
+
+/** One pool entry (URL text or mapping) → a plain URL, or { url, user, pass } with user-info taken out. */
+function poolEntry(item: unknown, where: string): string | PoolConfig | undefined {
+  if (typeof item === 'string') {
+    const text = item.trim();
+    if (text === '') return undefined;
+    const split = splitUrl(text, where);
+    checkPoolUrl(split.url, where);
+    return split.user === undefined && split.pass === undefined ? split.url : split;
+  }
+  if (item === null || typeof item !== 'object' || Array.isArray(item))
+    throw new ConfigError(
+      `${where}: expected a pool URL or a mapping { url, user, pass }, got ${typeOf(item)}`,
+    );
+  const o = item as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!POOL_KEYS.includes(k))
+      throw new ConfigError(
+        `${where}: unknown key "${k}"${didYouMean(k, POOL_KEYS)}; a pool entry takes ${POOL_KEYS.join(', ')}`,
+      );
+  if (typeof o.pass === 'string' || typeof o.pass === 'number') registerSecret(o.pass);
+  if (typeof o.url !== 'string') throw new ConfigError(`${where}: each pool entry needs a "url" (text)`);
+  for (const k of ['user', 'pass'] as const)
+    if (o[k] !== undefined && typeof o[k] !== 'string' && typeof o[k] !== 'number')
+      throw new ConfigError(`${where}.${k}: expected text, got ${typeOf(o[k])}`);
+  const split = splitUrl(o.url.trim(), `${where}.url`);
+  checkPoolUrl(split.url, `${where}.url`);
+  if (
+    (split.user !== undefined && o.user !== undefined) ||
+    (split.pass !== undefined && o.pass !== undefined)
+  )
+    throw new ConfigError(`${where}: credentials both in the URL and in user/pass; give them once`);
+  const user = split.user ?? (o.user !== undefined ? String(o.user) : undefined);
+  const pass = split.pass ?? (o.pass !== undefined ? String(o.pass) : undefined);
+  return { url: split.url, ...(user !== undefined ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
+}
+
+function splitUrl(text: string, where: string): PoolConfig {
+  try {
+    return splitUserInfo(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/** The `pools` option from any source: a list (or comma-separated text) of URLs or pool mappings. */
+function parsePools(raw: unknown, from: string): Array<string | PoolConfig> {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items)
+    throw new ConfigError(
+      `pools (${from}): expected a list of pool URLs or { url, user, pass } entries, got ${typeOf(raw)}`,
+    );
+  const out: Array<string | PoolConfig> = [];
+  items.forEach((item, i) => {
+    const e = poolEntry(item, `pools[${i}] (${from})`);
+    if (e !== undefined) out.push(e);
+  });
+  return out;
+}
+
 export interface LoadOptions {
   argv: string[];
   env?: NodeJS.ProcessEnv;
@@ -380,9 +519,25 @@ export interface LoadOptions {
   defaults?: Config;
 }
 
+/** Where each value of a loaded configuration came from ("--pool", "ASICD_USER", "a.yaml", "default"). */
+const SOURCES = new WeakMap<Config, Record<string, string>>();
+
+/** The source of a configuration value: the flag, the environment variable, the file, or "default". */
+export function sourceOf(cfg: Config, key: string): string {
+  return SOURCES.get(cfg)?.[key] ?? 'default';
+}
+
 /** Parses flags of the form --name value, --name=value, --flag / --no-flag; --pool repeats. */
 export function parseFlags(argv: string[], command: string): { values: Config; configFile?: string } {
+  return parseFlagsWithSources(argv, command).parsed;
+}
+
+function parseFlagsWithSources(
+  argv: string[],
+  command: string,
+): { parsed: { values: Config; configFile?: string }; sources: Record<string, string> } {
   const values: Config = {};
+  const sources: Record<string, string> = {};
   let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -403,8 +558,13 @@ export function parseFlags(argv: string[], command: string): { values: Config; c
       name.startsWith('no-') && OPTIONS.some((o) => o.flag === name.slice(3) && o.kind === 'boolean');
     const o = OPTIONS.find((x) => x.flag === (negated ? name.slice(3) : name));
     if (!o || (o.commands && !o.commands.includes(command))) {
-      throw new ConfigError(`--${name}: unknown option for "asicd ${command}" (see asicd ${command} --help)`);
+      const flags = OPTIONS.filter((x) => !x.commands || x.commands.includes(command)).map((x) => x.flag);
+      const hint = didYouMean(name, [...flags, 'config']).replace(/"([^"]+)"/, '"--$1"');
+      throw new ConfigError(
+        `--${name}: unknown option for "asicd ${command}"${hint} (see asicd ${command} --help)`,
+      );
     }
+    sources[o.key] = `--${o.flag}`;
     if (o.kind === 'boolean') {
       values[o.key] = negated ? false : value === undefined ? true : coerce(o, value, `--${name}`);
       continue;
@@ -416,14 +576,22 @@ export function parseFlags(argv: string[], command: string): { values: Config; c
     const v = coerce(o, value, `--${name}`);
     values[o.key] = o.kind === 'list' ? [...((values[o.key] as unknown[]) ?? []), ...(v as unknown[])] : v;
   }
-  return configFile === undefined ? { values } : { values, configFile };
+  return { parsed: configFile === undefined ? { values } : { values, configFile }, sources };
 }
 
-/** Builds the configuration for a command from all sources, validated. */
+/**
+ * Builds the configuration for a command from all sources and validates all of it before anything is
+ * opened: every value's type and range, unknown keys (also inside pool entries, with "did you mean"),
+ * URLs (user-info taken out as user and password, the password registered as a secret) and listen
+ * addresses. Errors are ConfigErrors naming the key and its source (file, environment variable, flag).
+ */
 export function loadConfig(o: LoadOptions): Config {
-  const { values: flags, configFile } = parseFlags(o.argv, o.command);
+  const { parsed, sources: flagSources } = parseFlagsWithSources(o.argv, o.command);
+  const { values: flags, configFile } = parsed;
   const env = o.env ?? process.env;
   const cfg: Config = {};
+  const sources: Record<string, string> = {};
+  SOURCES.set(cfg, sources);
   for (const opt of OPTIONS) if (opt.default !== undefined) cfg[opt.key] = opt.default;
   Object.assign(cfg, o.defaults ?? {});
   const file = configFile ?? env.ASICD_CONFIG;
@@ -436,27 +604,128 @@ export function loadConfig(o: LoadOptions): Config {
     }
     if (doc !== null && doc !== undefined) {
       if (typeof doc !== 'object' || Array.isArray(doc))
-        throw new ConfigError(`${file}: expected a mapping of keys`);
+        throw new ConfigError(`${file}: expected a mapping of keys, got ${typeOf(doc)}`);
+      const known = OPTIONS.map((x) => x.key);
       for (const key of fileKeys(doc)) {
-        if (!OPTIONS.some((x) => x.key === key)) throw new ConfigError(`${file}: unknown key "${key}"`);
+        if (known.includes(key)) continue;
+        const section = known.filter((k) => k.startsWith(`${key}.`));
+        if (section.length > 0)
+          throw new ConfigError(
+            `${key} (${file}): expected a mapping with ${section.join(', ')}, got ${typeOf(getPath(doc as Record<string, unknown>, key))}`,
+          );
+        throw new ConfigError(`${file}: unknown key "${key}"${didYouMean(key, known)}`);
       }
       for (const opt of OPTIONS) {
-        let raw = getPath(doc as Record<string, unknown>, opt.key);
+        const raw = getPath(doc as Record<string, unknown>, opt.key);
         if (raw === undefined) continue;
-        // pools may be given as objects { url, user, pass } in the file.
-        if (opt.key === 'pools' && Array.isArray(raw))
-          raw = raw.map((p) => (typeof p === 'string' ? p : poolFromObject(p, file)));
-        cfg[opt.key] = opt.key === 'pools' ? raw : coerce(opt, raw, file);
+        cfg[opt.key] = coerce(opt, raw, file);
+        sources[opt.key] = file;
       }
     }
   }
+  const envNames = OPTIONS.map(envName);
+  // Other ASICD_* variables exist (tests, benches); only a near miss of an option's name is an error.
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('ASICD_') || envNames.includes(name) || name === 'ASICD_CONFIG') continue;
+    const hint = didYouMean(name, envNames);
+    if (hint) throw new ConfigError(`${name}: unknown environment variable${hint}`);
+  }
   for (const opt of OPTIONS) {
     const raw = env[envName(opt)];
-    if (raw !== undefined && raw !== '') cfg[opt.key] = coerce(opt, raw, envName(opt));
+    if (raw !== undefined && raw !== '') {
+      cfg[opt.key] = coerce(opt, raw, envName(opt));
+      sources[opt.key] = envName(opt);
+    }
   }
   Object.assign(cfg, flags);
-  validateFan(cfg.fan);
+  Object.assign(sources, flagSources);
+  validateAll(cfg);
   return cfg;
+}
+
+/** Checks that involve more than one value, or the machine (files), after all sources are merged. */
+function validateAll(cfg: Config): void {
+  const src = (k: string) => sourceOf(cfg, k);
+  validateFan(cfg.fan, src('fan'));
+  // MQTT credentials inside the URL: taken out, unless also given on their own.
+  const mqttUrl = cfg['mqtt.url'];
+  if (typeof mqttUrl === 'string') {
+    const split = splitUrl(mqttUrl, `mqtt.url (${src('mqtt.url')})`);
+    if (split.user !== undefined || split.pass !== undefined) {
+      for (const [part, key] of [
+        ['user', 'mqtt.user'],
+        ['pass', 'mqtt.pass'],
+      ] as const) {
+        if (split[part] === undefined) continue;
+        if (cfg[key] !== undefined)
+          throw new ConfigError(
+            `mqtt.url (${src('mqtt.url')}) carries a ${part === 'user' ? 'user name' : 'password'} and ${key} (${src(key)}) gives one too; give it once`,
+          );
+        cfg[key] = split[part];
+        SOURCES.get(cfg)![key] = src('mqtt.url');
+      }
+      cfg['mqtt.url'] = split.url;
+    }
+  }
+  const target = cfg['thermal.targetTemp'];
+  const max = cfg['thermal.maxTemp'];
+  if (typeof target === 'number' && typeof max === 'number' && target >= max)
+    throw new ConfigError(
+      `thermal.targetTemp (${src('thermal.targetTemp')}): ${target} °C must be below thermal.maxTemp (${src('thermal.maxTemp')}) ${max} °C`,
+    );
+  const ca = cfg['mqtt.ca'];
+  if (typeof ca === 'string' && !existsSync(ca))
+    throw new ConfigError(`mqtt.ca (${src('mqtt.ca')}): file "${ca}" not found`);
+  const allow = cfg['api.allow'];
+  if (Array.isArray(allow))
+    for (const a of allow as string[]) {
+      const entry = String(a).replace(/^[wW]:/, '');
+      const [ip, bits] = entry.split('/');
+      const okV4 = isIP(ip ?? '') === 4 || /^\d{1,3}(\.\d{1,3}){0,2}$/.test(ip ?? '');
+      const okBits = bits === undefined || (/^\d{1,2}$/.test(bits) && Number(bits) <= 32);
+      if (!((okV4 && okBits) || (bits === undefined && isIP(entry) === 6)))
+        throw new ConfigError(
+          `api.allow (${src('api.allow')}): "${a}" is not an IPv4 address/prefix (10.0.0.0/24) or IPv6 address`,
+        );
+    }
+}
+
+/** Keys of options that are listen addresses (HOST:PORT or "off"). */
+export function listenKeys(): string[] {
+  return OPTIONS.filter((o) => o.check === listenCheck).map((o) => o.key);
+}
+
+/**
+ * Tries every configured listen address (bind, then close at once), so a bad host, a foreign address or
+ * a port in use is a ConfigError naming the key and its source before any device is opened.
+ */
+export async function checkListenAddresses(cfg: Config): Promise<void> {
+  const { createServer } = await import('node:net');
+  for (const key of listenKeys()) {
+    const v = cfg[key];
+    if (typeof v !== 'string' || v === 'off') continue;
+    const hp = splitListen(v);
+    if (!hp) throw new ConfigError(`${key} (${sourceOf(cfg, key)}): "${v}" is not HOST:PORT`);
+    await new Promise<void>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new ConfigError(
+            `${key} (${sourceOf(cfg, key)}): cannot listen on ${v}: ${err.code ?? err.message}${
+              err.code === 'EADDRINUSE'
+                ? ' (port in use)'
+                : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+                  ? ' (not an address of this machine)'
+                  : ''
+            }`,
+          ),
+        ),
+      );
+      srv.listen({ host: hp.host || undefined, port: hp.port, exclusive: true }, () =>
+        srv.close(() => resolve()),
+      );
+    });
+  }
 }
 
 export interface PoolConfig {
@@ -465,29 +734,21 @@ export interface PoolConfig {
   pass?: string;
 }
 
-function poolFromObject(p: unknown, file: string): PoolConfig {
-  if (!p || typeof p !== 'object' || typeof (p as PoolConfig).url !== 'string') {
-    throw new ConfigError(`${file}: pools: each entry needs a "url"`);
-  }
-  const { url, user, pass } = p as PoolConfig;
-  return {
-    url,
-    ...(user !== undefined ? { user: String(user) } : {}),
-    ...(pass !== undefined ? { pass: String(pass) } : {}),
-  };
-}
-
-function validateFan(fan: unknown): void {
+function validateFan(fan: unknown, from = 'config'): void {
   if (fan === undefined || fan === 'auto') return;
   const n = Number(fan);
   if (!Number.isFinite(n) || n < 0 || n > 100)
-    throw new ConfigError(`fan: "${fan}" must be "auto" or a duty from 0 to 100`);
+    throw new ConfigError(`fan (${from}): "${fan}" must be "auto" or a duty from 0 to 100`);
 }
 
 /** The pool list with per-pool credentials resolved (file entries may carry their own). */
 export function poolsOf(cfg: Config): Required<PoolConfig>[] {
-  const list = (cfg.pools as Array<string | PoolConfig> | undefined) ?? [];
-  return list.map((p) => {
+  const raw = cfg.pools ?? [];
+  if (!Array.isArray(raw))
+    throw new ConfigError(
+      `pools (${sourceOf(cfg, 'pools')}): expected a list of pool URLs, got ${typeOf(raw)}`,
+    );
+  return (raw as Array<string | PoolConfig>).map((p) => {
     const o = typeof p === 'string' ? { url: p } : p;
     return { url: o.url, user: o.user ?? String(cfg.user ?? ''), pass: o.pass ?? String(cfg.pass ?? 'x') };
   });

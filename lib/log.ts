@@ -1,14 +1,16 @@
 /**
  * Structured logging: one line per event. `json` writes one JSON object per line (for journald, Loki,
  * files); `pretty` writes `time level event key=value ...` for people. Secrets are never printed:
- * any field whose name looks like a password, secret or token is replaced by "***".
+ * every field goes through the one redaction step (lib/redact.ts): secret-looking keys become "***",
+ * user-info in any URL and every registered secret value are masked, nested values included.
  */
+import { redactKeyValue, redactText } from './redact.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'pretty';
 export type LogFields = Record<string, unknown>;
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET = /pass(word)?|secret|token|api[_-]?key/i;
 
 export interface LogRecord {
   time: string;
@@ -38,12 +40,7 @@ export interface LoggerOptions {
 
 export function redact(fields: LogFields): LogFields {
   const out: LogFields = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (SECRET.test(k)) out[k] = v === undefined || v === '' ? v : '***';
-    else if (v instanceof Error) out[k] = v.message;
-    else if (typeof v === 'bigint') out[k] = v.toString();
-    else out[k] = v;
-  }
+  for (const [k, v] of Object.entries(fields)) out[k] = redactKeyValue(k, v);
   return out;
 }
 
@@ -68,7 +65,7 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
     const rec: LogRecord = {
       time: new Date(now()).toISOString(),
       level,
-      event,
+      event: redactText(event),
       ...redact({ ...base, ...fields }),
     };
     write(format === 'json' ? JSON.stringify(rec) : formatPretty(rec));

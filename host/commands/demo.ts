@@ -3,7 +3,8 @@
  * pool on loopback, a simulated board (emulated chips in easy mode, emulated sensors and fan on a
  * thermal model) and an embedded MQTT broker unless --mqtt is given.
  */
-import { ConfigError, loadConfig, optionsHelp } from '../config.ts';
+import { redactText } from '../../lib/redact.ts';
+import { ConfigError, loadConfig, optionsHelp, sourceOf } from '../config.ts';
 import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
 import { StratumServer } from '../pool/server.ts';
 
@@ -13,6 +14,9 @@ export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--al
 Starts the embedded Stratum pool on 127.0.0.1, a simulated board (\`asicd boards\`, sim-*), and an
 embedded MQTT broker (unless --mqtt is given), and mines until Ctrl-C. Shares are accepted within
 seconds; the status line shows hashrate, shares, temperatures, fan and pool.
+
+MQTT commands: on with the embedded broker (it listens on 127.0.0.1 only; --no-mqtt-commands turns
+them off); off with an external broker (--mqtt URL) unless --mqtt-commands is given.
 
 Options:
 ${optionsHelp('demo')}`;
@@ -26,8 +30,11 @@ export async function run(argv: string[]): Promise<number> {
     cfg = loadConfig({
       command: 'demo',
       argv,
-      defaults: { board: 'sim-gamma', user: 'demo.worker', 'mqtt.commands': true, maxHashrate: 600_000 },
+      defaults: { board: 'sim-gamma', user: 'demo.worker', maxHashrate: 600_000 },
     });
+    // Commands default on only through the embedded (loopback) broker; a user's broker needs --mqtt-commands.
+    if (cfg['mqtt.url'] === undefined && sourceOf(cfg, 'mqtt.commands') === 'default')
+      cfg['mqtt.commands'] = true;
     if (!String(cfg.board).startsWith('sim-'))
       throw new ConfigError(`board: the demo runs simulated boards (sim-*), got "${cfg.board}"`);
   } catch (err) {
@@ -49,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   cfg.pools = [...((cfg.pools as string[] | undefined) ?? []), pool.url];
   try {
     const app = await startApp({ cfg, log, embeddedBroker: true, onStop: () => pool.close() });
-    const say = (line: string) => process.stdout.write(`${line}\n`);
+    const say = (line: string) => process.stdout.write(`${redactText(line)}\n`);
     say(
       `asicd demo: ${app.board.name} (${app.board.chips} × ${app.board.chip}, emulated) mining on the embedded pool ${pool.url}`,
     );

@@ -6,7 +6,8 @@ import { type BoardProfile, findBoard, genericBoard } from '../../boards/index.t
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../lib/log.ts';
-import { type Config, ConfigError, describeConfig, poolsOf } from '../config.ts';
+import { redactText } from '../../lib/redact.ts';
+import { type Config, ConfigError, checkListenAddresses, describeConfig, poolsOf } from '../config.ts';
 import type { TelemetryConfig } from '../telemetry/config.ts';
 import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemetry/index.ts';
 import { UNMONITORED_WARNING } from '../thermal/index.ts';
@@ -114,6 +115,8 @@ export async function startApp(o: StartOptions): Promise<App> {
     if (!p.user) throw new ConfigError(`user: no worker name for ${p.url} (--user address.worker)`);
   const thermal = cfg['thermal.enabled'] !== false;
   if (!thermal) log.warn('thermal.disabled', { warning: UNMONITORED_WARNING });
+  // Every listen address is tried before any device is opened (a bad one is a ConfigError).
+  await checkListenAddresses(cfg);
   const telemetryConfig = telemetryConfigFor(cfg);
   const deviceId = deriveDeviceId(
     telemetryConfig.deviceId !== undefined ? { configured: telemetryConfig.deviceId } : {},
@@ -158,6 +161,7 @@ export async function startApp(o: StartOptions): Promise<App> {
       {
         logger: log.child('telemetry'),
         embeddedBrokerWhenNoMqtt: o.embeddedBroker === true,
+        embeddedCommands: cfg['mqtt.commands'] === true,
       },
     );
   } catch (err) {
@@ -191,7 +195,7 @@ export async function runUntilSignalled(app: App, cfg: Config): Promise<number> 
   const showStatus = cfg.status === undefined ? tty : cfg.status === true;
   if (showStatus) {
     app.miner.startStatus(tty ? 2000 : 10_000, (s) => {
-      const line = formatStatus(s);
+      const line = redactText(formatStatus(s));
       if (tty) process.stdout.write(`\r\x1b[2K${line}`);
       else console.log(line);
     });

@@ -11,6 +11,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { redactText } from '../../lib/redact.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { LedgerCounts, MinerSource, MinerState } from '../api/types.ts';
 import { VERSION } from '../version.ts';
@@ -557,7 +558,7 @@ export async function startCgminerApi(
         const { text, after } = await answer(raw, source, privileged, now());
         if (/"Code":45|Code=45,/.test(text)) counters.denied++;
         if (/"STATUS":"E"|STATUS=E,/.test(text)) counters.errors++;
-        sock.end(text);
+        sock.end(redactText(text));
         for (const fn of after) fn().catch((err) => log.error('api_action_failed', { error: err as Error }));
       } catch (err) {
         counters.errors++;

@@ -35,7 +35,13 @@ export interface TelemetryHandle {
 export async function startTelemetry(
   source: MinerSource,
   config: TelemetryConfig,
-  opts: { logger?: Logger; clock?: Clock; embeddedBrokerWhenNoMqtt?: boolean } = {},
+  opts: {
+    logger?: Logger;
+    clock?: Clock;
+    embeddedBrokerWhenNoMqtt?: boolean;
+    /** MQTT commands through the embedded broker (loopback only; default true). */
+    embeddedCommands?: boolean;
+  } = {},
 ): Promise<TelemetryHandle> {
   const logger = opts.logger ?? silentLogger;
   const h: TelemetryHandle = { hints: [], stop: async () => {} };
@@ -45,7 +51,7 @@ export async function startTelemetry(
     if (!mqttCfg && opts.embeddedBrokerWhenNoMqtt) {
       h.broker = await startEmbeddedBroker();
       stops.push(() => h.broker!.stop());
-      mqttCfg = { url: h.broker.url, commands: true, discovery: true };
+      mqttCfg = { url: h.broker.url, commands: opts.embeddedCommands !== false, discovery: true };
     }
     if (mqttCfg) {
       const m = new MqttTelemetry(source, {
@@ -70,6 +76,11 @@ export async function startTelemetry(
           `MQTT: embedded broker at ${h.broker.url}; watch with: mosquitto_sub -h ${h.broker.host} -p ${h.broker.port} -t '${m.topics.base}/#' -v`,
         );
       } else h.hints.push(`MQTT: publishing to ${mqttCfg.url} under ${m.topics.base}/`);
+      h.hints.push(
+        mqttCfg.commands
+          ? `MQTT commands: ON (${h.broker ? 'embedded broker, loopback only; --no-mqtt-commands turns them off' : '--mqtt-commands'}) on ${m.topics.base}/cmd/#`
+          : 'MQTT commands: off (--mqtt-commands to accept them)',
+      );
     }
     if (config.api) {
       const { host, port } = parseListen(config.api.listen, '--api-listen');

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { redactText } from '../../lib/redact.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { MinerSource, MinerState } from '../api/types.ts';
 
@@ -248,7 +249,7 @@ export async function startMetricsServer(
       (body) =>
         res
           .writeHead(200, { 'content-type': registry.contentType })
-          .end(req.method === 'HEAD' ? undefined : body),
+          .end(req.method === 'HEAD' ? undefined : redactText(body)),
       (err: Error) => {
         log.error('metrics_collect_failed', { error: err });
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`collect failed: ${err.message}\n`);

@@ -19,6 +19,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { Backoff, type BackoffOptions, withDefaults } from '../../lib/backoff.ts';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { redactText, safeJson } from '../../lib/redact.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { MinerEvent, MinerSource, MinerState, Unsubscribe } from '../api/types.ts';
 import { applyCommand, type CommandReply, parseCommand } from './commands.ts';
@@ -138,7 +139,9 @@ export class MqttTelemetry extends EventEmitter<Events> {
   ) {
     super();
     if (!/^(mqtts?|wss?):\/\//.test(opts.url)) {
-      throw new Error(`mqtt url "${opts.url}" is invalid: expected mqtt://, mqtts://, ws:// or wss://`);
+      throw new Error(
+        `mqtt url "${redactText(opts.url)}" is invalid: expected mqtt://, mqtts://, ws:// or wss://`,
+      );
     }
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
@@ -269,7 +272,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
       return;
     }
     this.maybePublishDiscovery(state);
-    const payload = JSON.stringify(publicState(state));
+    const payload = safeJson(publicState(state));
     this.statePending = true;
     const epoch = this.epoch;
     client.publish(this.topics.state, payload, { qos: 0, retain: true }, (err) => {
@@ -348,7 +351,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
     const key = msgs.map((m) => `${m.topic}\n${m.payload}`).join('\n');
     if (key === this.lastDiscoveryKey) return;
     this.lastDiscoveryKey = key;
-    for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
+    for (const m of msgs) this.client!.publish(m.topic, redactText(m.payload), { qos: 1, retain: true });
     this.s.discoveryPublished++;
   }
 
@@ -391,7 +394,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
     }
     this.inflight++;
     const epoch = this.epoch;
-    this.client!.publish(this.topics.event(e.type), JSON.stringify(e), { qos: 1, retain: false }, (err) => {
+    this.client!.publish(this.topics.event(e.type), safeJson(e), { qos: 1, retain: false }, (err) => {
       if (epoch !== this.epoch) return;
       this.inflight--;
       if (err) this.s.eventsDropped++;
@@ -458,8 +461,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
     if (r.ok) this.s.commandsOk++;
     else this.s.commandsFailed++;
     this.emit('reply', r);
-    if (this.s.connected)
-      this.client?.publish(this.topics.reply, JSON.stringify(r), { qos: 1, retain: false });
+    if (this.s.connected) this.client?.publish(this.topics.reply, safeJson(r), { qos: 1, retain: false });
   }
 }
 

@@ -68,7 +68,7 @@ describe('configuration', () => {
       { ASICD_THERMAL_MAX_TEMP: 'hot' },
       /^thermal\.maxTemp \(ASICD_THERMAL_MAX_TEMP\): expected a number/,
     ],
-    ['bad fan', ['--fan', '140'], {}, /^fan: "140" must be "auto" or a duty from 0 to 100/],
+    ['bad fan', ['--fan', '140'], {}, /^fan \(--fan\): "140" must be "auto" or a duty from 0 to 100/],
     ['demo-only flag on run', ['--pool-port', '3333'], {}, /--pool-port: unknown option for "asicd run"/],
     [
       'mqtt URL scheme',
