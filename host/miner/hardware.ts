@@ -158,6 +158,10 @@ async function openTransport(
     return {
       transport: new UartTransport({ path: t.path, baudRate: t.baud, logger: o.logger.child('uart') }),
     };
+  if (t.kind === 'usb-bridge')
+    throw new Error(
+      `${board.id}: USB bridge boards are listed but not drivable by \`asicd run\` yet (host/power bring-up is not wired to ${board.bridge?.protocol ?? 'the bridge'})`,
+    );
   const spi = await openSpi({ bus: t.spiBus, device: t.spiDevice });
   return {
     transport: new Sc16is7xxUart({
@@ -231,7 +235,7 @@ export async function openBoardHardware(
       fan = sim.fan;
       hooks = { onHashing: (h) => sim.model.setHashing(h), onFrequency: (f) => sim.model.setFrequency(f) };
       simParts = { chain: emu, model: sim.model, emc2101: sim.emc2101 };
-    } else if (board.i2c) {
+    } else if (board.i2c && board.i2c.bus !== 'bridge') {
       const bus = await openI2c(board.i2c.bus);
       ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
       closers.push(() => bus.close());
