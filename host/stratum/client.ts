@@ -211,6 +211,11 @@ export class StratumClient extends PoolSessionClient<V1Types, Session, ClientEve
     if (vb !== 0 && (!s.versionRolling || (vb & ~s.versionMask) >>> 0 !== 0)) {
       return this.refuseLocally(share, 'version bits outside the current mask', job.difficulty);
     }
+    // The same header twice (a chip restarting its search after a mask write, a nonce reported twice):
+    // send it once. Version bits are compared as sent; under one job they fix the rolled version.
+    if (!this.firstSubmission(s, `${share.jobId}/${share.extranonce2}/${share.ntime}/${share.nonce}/${vb}`)) {
+      return this.refuseLocally(share, 'duplicate: this share was already submitted', job.difficulty);
+    }
     return this.sendSubmit(s, share, job.difficulty, (id) =>
       encodeSubmit(id, this.user, {
         jobId: share.jobId,
@@ -294,6 +299,7 @@ export class StratumClient extends PoolSessionClient<V1Types, Session, ClientEve
         this.whenAuthorized(s, () => this.emitJob(s, msg.job));
         return;
       case 'set_difficulty':
+        this.chatter.note('difficulty', { difficulty: msg.difficulty });
         s.nextDifficulty = msg.difficulty;
         this.difficultyCarry = msg.difficulty;
         this.emit('difficulty', { poolToken: s.token, difficulty: msg.difficulty });
@@ -304,6 +310,7 @@ export class StratumClient extends PoolSessionClient<V1Types, Session, ClientEve
         this.emit('extranonce', { poolToken: s.token, ...s.nextExtranonce });
         return;
       case 'set_version_mask':
+        this.chatter.note('version_mask', { mask: `0x${msg.mask.toString(16).padStart(8, '0')}` });
         s.versionMask = msg.mask;
         if (s.versionRolling) this.emit('versionMask', { poolToken: s.token, mask: msg.mask });
         return;
@@ -311,7 +318,7 @@ export class StratumClient extends PoolSessionClient<V1Types, Session, ClientEve
         this.followReconnect(s, msg.request, this.endpoint);
         return;
       case 'show_message':
-        this.log.info('pool_message', { text: msg.text });
+        this.chatter.note('message', { text: msg.text.slice(0, 500) });
         this.emit('message', { poolToken: s.token, text: msg.text });
         return;
       case 'get_version':

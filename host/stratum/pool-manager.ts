@@ -33,7 +33,6 @@
  * Bitcoin StratumClient — is the default). host/stratum-eth/pool-manager.ts uses it for ethash.
  */
 import { EventEmitter } from 'node:events';
-import { backoffDelay } from '../../lib/backoff.ts';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import {
@@ -46,6 +45,13 @@ import {
   StratumClient,
 } from './client.ts';
 import { emptyRejectCounts, type RejectReason } from './messages.ts';
+import {
+  POLICY_DEFAULTS,
+  type PolicyAction,
+  type PolicyState,
+  PoolPolicy,
+  type SwitchRecord,
+} from './policy.ts';
 import type { SessionClientOptions } from './session.ts';
 
 export interface PoolConfig {
@@ -74,6 +80,8 @@ export interface ManagedJobBase {
   /** Pool difficulty that applies to shares of this job. */
   difficulty: number;
   cleanJobs: boolean;
+  /** Version-rolling mask that applies to this job (clients without version rolling leave it out). */
+  versionMask?: number;
 }
 
 /** What the manager reads from a share. */
@@ -169,6 +177,8 @@ export interface ManagedClientCommon {
   silenceMs?: number;
   connectTimeoutMs?: number;
   submitTimeoutMs?: number;
+  /** Pool chatter (show_message, set_version_mask…) is logged once per kind per this interval. */
+  chatterIntervalMs?: number;
   userAgent?: string;
   connector?: Connector;
   clock: Clock;
@@ -193,10 +203,19 @@ export interface PoolManagerOptions<
   versionRollingMask?: number;
   /** subscribe + authorize + first notify must complete within this (default 30 s). */
   readyTimeoutMs?: number;
-  /** No notify and no response for this long → leave the pool (default 120 s). */
+  /** No new job for this long → the pool is unhealthy, whatever else it sends (default 120 s). */
   silenceMs?: number;
   connectTimeoutMs?: number;
+  /** A submit unanswered this long makes the pool suspect → failover (default 10 s). */
   submitTimeoutMs?: number;
+  /** This many submits in a row without an answer (the first ≥ 2 s old) → failover (default 5). */
+  unansweredSubmits?: number;
+  /** This many rejected shares in a row with no accepted one → failover (default 10). */
+  rejectRun?: number;
+  /** A client.reconnect asking to wait longer than this → treated as unavailable: failover (default 30 s). */
+  reconnectWaitMaxMs?: number;
+  /** A session up this long (and not dropped as unhealthy) resets the pool's backoff (default 60 s). */
+  stableMs?: number;
   /** Consecutive failures of one pool before moving to the next (default 3). */
   failuresBeforeSwitch?: number;
   /**
@@ -204,8 +223,12 @@ export interface PoolManagerOptions<
    * random. Defaults: baseMs 1000, maxMs 30 000, jitter 0.3.
    */
   backoff?: { baseMs?: number; maxMs?: number; jitter?: number };
-  /** Probe the preferred pool this often while on a fallback (default 60 s). */
+  /** First probe of the preferred pool this long after leaving it (default 5 s), doubling per probe… */
+  probeFirstMs?: number;
+  /** …up to this interval (default 60 s). */
   probeIntervalMs?: number;
+  /** Pool chatter logged once per kind per this interval, with counts (default 60 s). */
+  chatterIntervalMs?: number;
   /** stop() waits this long for pending submits (default 2 s). */
   stopTimeoutMs?: number;
   /** Best share difficulty ever, per pool url (persisted by the caller). */
@@ -228,7 +251,7 @@ export type ManagedPoolJob<Job extends ManagedJobBase = ClientJob> = Job & {
   poolUrl: string;
 };
 
-export type ManagerState = 'stopped' | 'connecting' | 'active' | 'idle';
+export type ManagerState = PolicyState;
 
 export interface PoolAccounting {
   accepted: number;
@@ -253,7 +276,10 @@ export interface PoolStatus {
   url: string;
   user: string;
   connection: ClientState;
+  /** Unproductive disconnects in a row (backoff exponent). */
   consecutiveFailures: number;
+  /** Rejected shares in a row (rejectRun of them → failover). */
+  rejectRun: number;
   accounting: PoolAccounting;
 }
 
@@ -270,6 +296,8 @@ export interface ManagerStatus {
     active: number | null;
     onFallback: boolean;
     probing: number | null;
+    /** Clock time of the next probe of the preferred pool, if one is scheduled. */
+    nextProbeAt: number | null;
     lastSwitchAt: number | null;
     lastSwitchReason: string | null;
     switches: number;
@@ -316,25 +344,18 @@ export class PoolManager<
   private readonly o: PoolManagerOptions<Job, Share, Pool>;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly random: () => number;
   private readonly clients: ManagedClient<Job, Share>[];
   private readonly accounting: PoolAccounting[];
-  private readonly failures: number[];
   private readonly lastJob: Array<ManagedPoolJob<Job> | undefined>;
   private readonly tokenPool = new Map<string, number>();
-  private readonly failedThisRound = new Set<number>();
-  private state: ManagerState = 'stopped';
-  private preferred = 0;
-  private current = 0;
-  private active: number | undefined;
-  private probing: number | undefined;
-  private idleRounds = 0;
-  private retryTimer: TimerHandle | undefined;
-  private probeTimer: TimerHandle | undefined;
-  private lastSwitchAt: number | undefined;
-  private lastSwitchReason: string | undefined;
-  private switches = 0;
+  /** The decisions (which pool, when, healthy or not); this class only carries them out. */
+  private readonly policy: PoolPolicy;
+  private policyTimer: TimerHandle | undefined;
+  private policyTimerAt: number | undefined;
+  private submitSeq = 0;
   private orphanStale = 0;
+  /** Mask last announced with 'versionMask' (announced once per job boundary, when it changes). */
+  private announcedMask: number | undefined;
 
   constructor(opts: PoolManagerOptions<Job, Share, Pool>) {
     super();
@@ -342,32 +363,44 @@ export class PoolManager<
     this.o = opts;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child('pools');
-    this.random = opts.random ?? Math.random;
+    this.policy = new PoolPolicy({
+      pools: opts.pools.length,
+      ...(opts.failuresBeforeSwitch !== undefined ? { failuresBeforeSwitch: opts.failuresBeforeSwitch } : {}),
+      ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+      ...(opts.silenceMs !== undefined ? { silenceMs: opts.silenceMs } : {}),
+      submitTimeoutMs: this.submitTimeoutMs,
+      ...(opts.unansweredSubmits !== undefined ? { unansweredSubmits: opts.unansweredSubmits } : {}),
+      ...(opts.rejectRun !== undefined ? { rejectRun: opts.rejectRun } : {}),
+      ...(opts.reconnectWaitMaxMs !== undefined ? { reconnectWaitMaxMs: opts.reconnectWaitMaxMs } : {}),
+      ...(opts.probeFirstMs !== undefined ? { probeFirstMs: opts.probeFirstMs } : {}),
+      ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+      ...(opts.stableMs !== undefined ? { stableMs: opts.stableMs } : {}),
+    });
     this.clients = opts.pools.map((p, i) => this.makeClient(p, i));
     this.accounting = opts.pools.map((p) => emptyAccounting(opts.bestShareAllTime?.[p.url] ?? 0));
-    this.failures = opts.pools.map(() => 0);
     this.lastJob = opts.pools.map(() => undefined);
+  }
+
+  private get submitTimeoutMs(): number {
+    return this.o.submitTimeoutMs ?? POLICY_DEFAULTS.submitTimeoutMs;
   }
 
   // ---------------------------------------------------------------------------------------------------
   // Public API
 
   start(): void {
-    if (this.state !== 'stopped') return;
-    this.state = 'connecting';
-    this.current = this.preferred;
-    this.log.info('start', { pool: this.o.pools[this.current]!.url, pools: this.o.pools.length });
-    this.clients[this.current]!.connect();
+    if (this.policy.state !== 'stopped') return;
+    this.log.info('start', { pool: this.o.pools[this.policy.preferred]!.url, pools: this.o.pools.length });
+    this.run(this.policy.start(this.clock.now()));
   }
 
   /** Stops timers and connections; resolves once pending submits are answered or given up. */
   async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
-    this.state = 'stopped';
-    this.clock.clearTimeout(this.retryTimer);
-    this.clock.clearTimeout(this.probeTimer);
-    this.retryTimer = this.probeTimer = undefined;
-    this.active = this.probing = undefined;
+    if (this.policy.state === 'stopped') return;
+    this.policy.stop();
+    this.clock.clearTimeout(this.policyTimer);
+    this.policyTimer = this.policyTimerAt = undefined;
     await Promise.all(this.clients.map((c) => c.drain(this.o.stopTimeoutMs ?? 2000)));
     this.log.info('stopped');
   }
@@ -375,7 +408,7 @@ export class PoolManager<
   /** Submits on the connection that issued the share's job; never on another one. */
   submit(share: Share): Promise<ShareOutcome> {
     const idx = this.tokenPool.get(share.poolToken);
-    if (idx === undefined || this.state === 'stopped') {
+    if (idx === undefined || this.policy.state === 'stopped') {
       this.orphanStale++;
       const outcome: ShareOutcome = {
         status: 'stale-local',
@@ -390,7 +423,13 @@ export class PoolManager<
       });
       return Promise.resolve(outcome);
     }
-    return this.clients[idx]!.submit(share);
+    const id = ++this.submitSeq;
+    const result = this.clients[idx]!.submit(share);
+    this.run(this.policy.submitSent(idx, id, this.clock.now()));
+    return result.then((outcome) => {
+      this.run(this.policy.submitEnded(idx, id, outcome, this.clock.now()));
+      return outcome;
+    });
   }
 
   /** Manual switch: `index` becomes the preferred pool (failover returns to it). */
@@ -398,47 +437,36 @@ export class PoolManager<
     if (!Number.isInteger(index) || index < 0 || index >= this.clients.length) {
       throw new Error(`switchTo: index ${index} is not a pool (0..${this.clients.length - 1})`);
     }
-    this.preferred = index;
-    this.log.info('manual_switch', { to: index, url: this.o.pools[index]!.url });
-    if (this.state === 'stopped' || this.active === index) return;
-    this.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    // Update the bookkeeping first: closing a client emits 'disconnected' synchronously.
-    const old = this.current;
-    const probe = this.probing;
-    this.current = index;
-    this.probing = undefined;
-    if (old !== index && old !== this.active) this.clients[old]!.close('manual switch');
-    if (probe !== undefined && probe !== index) this.clients[probe]!.close('manual switch');
-    this.failures[index] = 0;
-    this.failedThisRound.clear();
-    this.clients[index]!.connect();
+    this.run(this.policy.switchTo(index, this.clock.now()));
   }
 
   getStatus(): ManagerStatus {
-    const a = this.active;
+    const snap = this.policy.snapshot();
+    const a = snap.active;
     const activeClient = a !== undefined ? this.clients[a] : undefined;
     return {
-      state: this.state,
+      state: snap.state,
       pool: a !== undefined ? { index: a, url: this.o.pools[a]!.url, user: this.o.pools[a]!.user } : null,
       difficulty: a !== undefined ? (this.lastJob[a]?.difficulty ?? null) : null,
       versionMask: activeClient ? activeClient.versionMask : null,
       failover: {
-        preferred: this.preferred,
-        current: this.current,
+        preferred: snap.preferred,
+        current: snap.current,
         active: a ?? null,
-        onFallback: a !== undefined && a !== this.preferred,
-        probing: this.probing ?? null,
-        lastSwitchAt: this.lastSwitchAt ?? null,
-        lastSwitchReason: this.lastSwitchReason ?? null,
-        switches: this.switches,
+        onFallback: a !== undefined && a !== snap.preferred,
+        probing: snap.probing ?? null,
+        nextProbeAt: snap.nextProbeAt ?? null,
+        lastSwitchAt: snap.lastSwitchAt ?? null,
+        lastSwitchReason: snap.lastSwitchReason ?? null,
+        switches: snap.switches,
       },
       pools: this.o.pools.map((p, i) => ({
         index: i,
         url: p.url,
         user: p.user,
         connection: this.clients[i]!.state,
-        consecutiveFailures: this.failures[i]!,
+        consecutiveFailures: snap.pools[i]!.attempts,
+        rejectRun: snap.pools[i]!.rejectRun,
         accounting: structuredClone(this.accounting[i]!),
       })),
     };
@@ -451,6 +479,58 @@ export class PoolManager<
 
   // ---------------------------------------------------------------------------------------------------
 
+  /** Carries out the policy's actions, then arms the one timer at its next deadline. */
+  private run(actions: PolicyAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'connect':
+          this.clients[a.pool]!.connect();
+          break;
+        case 'close':
+          this.clients[a.pool]!.close(a.detail);
+          break;
+        case 'drain':
+          void this.clients[a.pool]!.drain(this.o.stopTimeoutMs ?? 2000);
+          break;
+        case 'activate':
+          this.activate(a.pool, a.becameActive, a.switched);
+          break;
+        case 'idle':
+          this.emit('idle', { reason: a.reason });
+          break;
+        case 'log': {
+          const url = typeof a.fields.index === 'number' ? this.o.pools[a.fields.index]?.url : undefined;
+          this.log[a.level](a.event, url !== undefined ? { ...a.fields, url } : a.fields);
+          break;
+        }
+      }
+    }
+    this.armPolicyTimer();
+  }
+
+  private armPolicyTimer(): void {
+    const at = this.policy.nextDeadline();
+    if (at === this.policyTimerAt && (at === undefined || this.policyTimer)) return;
+    this.clock.clearTimeout(this.policyTimer);
+    this.policyTimer = this.policyTimerAt = undefined;
+    if (at === undefined) return;
+    this.policyTimerAt = at;
+    this.policyTimer = this.clock.setTimeout(
+      () => {
+        this.policyTimer = this.policyTimerAt = undefined;
+        this.run(this.policy.tick(this.clock.now()));
+      },
+      Math.max(0, at - this.clock.now()),
+    );
+  }
+
+  private activate(i: number, becameActive: boolean, switched: SwitchRecord | undefined): void {
+    if (becameActive) this.emit('active', { index: i, url: this.o.pools[i]!.url });
+    if (switched) this.emit('switched', switched);
+    const job = this.lastJob[i];
+    if (job) this.emitJob({ ...job, cleanJobs: true });
+  }
+
   private makeClient(p: Pool, i: number): ManagedClient<Job, Share> {
     const o = this.o;
     const common: ManagedClientCommon = {
@@ -459,7 +539,8 @@ export class PoolManager<
       ...(o.readyTimeoutMs !== undefined ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
       ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
-      ...(o.submitTimeoutMs !== undefined ? { submitTimeoutMs: o.submitTimeoutMs } : {}),
+      submitTimeoutMs: this.submitTimeoutMs,
+      ...(o.chatterIntervalMs !== undefined ? { chatterIntervalMs: o.chatterIntervalMs } : {}),
       ...(o.userAgent !== undefined ? { userAgent: o.userAgent } : {}),
       ...(o.connector ? { connector: o.connector } : {}),
       clock: this.clock,
@@ -473,17 +554,17 @@ export class PoolManager<
     c.on('connected', ({ poolToken }) => {
       this.tokenPool.set(poolToken, i);
       if (this.tokenPool.size > MAX_TOKENS) this.tokenPool.delete(this.tokenPool.keys().next().value!);
+      this.policy.connected(i, this.clock.now());
     });
     c.on('job', (j) => this.onJob(i, j));
-    c.on('ready', () => this.onReady(i));
-    c.on('disconnected', (ev) => this.onDisconnected(i, ev));
+    c.on('ready', () => this.run(this.policy.ready(i, this.clock.now())));
+    c.on('disconnected', (ev) => this.run(this.policy.disconnected(i, ev, this.clock.now())));
     c.on('shareResult', (r) => this.onShareResult(i, r));
     c.on('difficulty', ({ difficulty }) => {
-      if (this.active === i) this.emit('difficulty', { poolIndex: i, difficulty });
+      if (this.policy.active === i) this.emit('difficulty', { poolIndex: i, difficulty });
     });
-    c.on('versionMask', ({ mask }) => {
-      if (this.active === i) this.emit('versionMask', { poolIndex: i, mask });
-    });
+    // A client's mask changes are not passed on per message: the mask travels with the jobs and is
+    // announced once per job boundary (emitJob), so a flood of set_version_mask costs no chip writes.
     c.on('message', ({ text }) => this.emit('message', { poolIndex: i, text }));
     return c;
   }
@@ -491,137 +572,19 @@ export class PoolManager<
   private onJob(i: number, j: Job): void {
     const job: ManagedPoolJob<Job> = { ...j, poolIndex: i, poolUrl: this.o.pools[i]!.url };
     this.lastJob[i] = job;
-    if (this.active === i && this.state === 'active') this.emit('job', job);
+    this.policy.job(i, this.clock.now());
+    this.armPolicyTimer();
+    if (this.policy.active === i && this.policy.state === 'active') this.emitJob(job);
   }
 
-  private onReady(i: number): void {
-    if (this.state === 'stopped') return;
-    if (i !== this.current && i !== this.probing) {
-      this.clients[i]!.close('not wanted');
-      return;
+  /** Emits a job of the active pool, preceded by 'versionMask' when its mask differs from the last one. */
+  private emitJob(job: ManagedPoolJob<Job>): void {
+    const mask = job.versionMask;
+    if (mask !== undefined && mask !== this.announcedMask) {
+      this.announcedMask = mask;
+      this.emit('versionMask', { poolIndex: job.poolIndex, mask });
     }
-    const prev = this.active;
-    const reason =
-      i === this.probing ? 'preferred pool healthy again' : (this.lastSwitchReason ?? 'failover');
-    if (this.probing === i) this.probing = undefined;
-    this.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    const old = this.current;
-    this.current = i;
-    this.active = i;
-    if (old !== i && old !== prev) this.clients[old]!.close('superseded by probe');
-    this.failures[i] = 0;
-    this.failedThisRound.clear();
-    this.idleRounds = 0;
-    const wasActive = this.state === 'active' && prev !== undefined;
-    this.state = 'active';
-    this.log.info('pool_active', { index: i, url: this.o.pools[i]!.url, from: prev });
-    if (prev !== undefined && prev !== i) {
-      const old = this.clients[prev]!;
-      void old.drain(this.o.stopTimeoutMs ?? 2000);
-    }
-    if (!wasActive) this.emit('active', { index: i, url: this.o.pools[i]!.url });
-    const from = prev ?? this.lastFed;
-    if (from !== undefined && from !== i) {
-      this.switches++;
-      this.lastSwitchAt = this.clock.now();
-      this.lastSwitchReason = reason;
-      this.emit('switched', { from, to: i, reason, at: this.lastSwitchAt });
-    }
-    this.lastFed = i;
-    const job = this.lastJob[i];
-    if (job) this.emit('job', { ...job, cleanJobs: true });
-    this.scheduleProbe();
-  }
-
-  /** Pool that fed jobs most recently (survives a gap without an active pool). */
-  private lastFed: number | undefined;
-
-  private onDisconnected(i: number, ev: ManagedDisconnectEvent): void {
-    if (this.state === 'stopped') return;
-    if (i === this.probing) {
-      this.probing = undefined;
-      this.log.info('probe_failed', { index: i, reason: ev.reason, detail: ev.detail });
-      this.scheduleProbe();
-      return;
-    }
-    if (i === this.active) this.active = undefined;
-    if (i !== this.current) return;
-    if (ev.reason === 'reconnect-request') {
-      this.state = this.state === 'idle' ? 'idle' : 'connecting';
-      this.retry(i, ev.reconnectAfterMs ?? 0);
-      return;
-    }
-    if (this.state === 'active') this.state = 'connecting';
-    const limit = this.o.failuresBeforeSwitch ?? 3;
-    this.failures[i] = ev.reason === 'silence' ? limit : this.failures[i]! + 1;
-    this.lastSwitchReason = `pool${i} ${ev.reason}`;
-    this.log.warn('pool_failed', {
-      index: i,
-      reason: ev.reason,
-      detail: ev.detail,
-      failures: this.failures[i],
-    });
-    if (this.failures[i]! < limit) {
-      this.retry(i, this.backoff(this.failures[i]!));
-      return;
-    }
-    this.failures[i] = 0;
-    this.failedThisRound.add(i);
-    const next = (i + 1) % this.clients.length;
-    if (this.failedThisRound.size >= this.clients.length) {
-      this.failedThisRound.clear();
-      this.idleRounds++;
-      if (this.state !== 'idle') {
-        this.state = 'idle';
-        this.log.error('all_pools_down', {
-          pools: this.clients.length,
-          note: 'chips must idle; still probing',
-        });
-        this.emit('idle', { reason: 'all pools down' });
-      }
-      this.retry(next, this.backoff(this.idleRounds + 1));
-      return;
-    }
-    this.retry(next, 0);
-  }
-
-  private retry(i: number, delayMs: number): void {
-    this.clock.clearTimeout(this.retryTimer);
-    this.current = i;
-    this.retryTimer = this.clock.setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.state === 'stopped' || this.current !== i) return;
-      this.clients[i]!.connect();
-    }, delayMs);
-  }
-
-  private backoff(n: number): number {
-    const b = this.o.backoff ?? {};
-    return backoffDelay(n, {
-      initialMs: b.baseMs ?? 1000,
-      maxMs: b.maxMs ?? 30_000,
-      jitter: b.jitter ?? 0.3,
-      random: this.random,
-    });
-  }
-
-  private scheduleProbe(): void {
-    this.clock.clearTimeout(this.probeTimer);
-    this.probeTimer = undefined;
-    if (this.state !== 'active' || this.active === this.preferred) return;
-    this.probeTimer = this.clock.setTimeout(() => {
-      this.probeTimer = undefined;
-      const p = this.preferred;
-      if (this.state !== 'active' || this.active === p || this.probing !== undefined) return;
-      if (this.clients[p]!.state !== 'idle') {
-        this.scheduleProbe();
-        return;
-      }
-      this.probing = p;
-      this.log.info('probe', { index: p, url: this.o.pools[p]!.url });
-      this.clients[p]!.connect();
-    }, this.o.probeIntervalMs ?? 60_000);
+    this.emit('job', job);
   }
 
   private onShareResult(i: number, r: ManagedShareResult<Share>): void {
@@ -680,6 +643,7 @@ export function managedSessionOptions(
     ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),
     ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
     ...(c.submitTimeoutMs !== undefined ? { submitTimeoutMs: c.submitTimeoutMs } : {}),
+    ...(c.chatterIntervalMs !== undefined ? { chatterIntervalMs: c.chatterIntervalMs } : {}),
     ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
     ...(c.connector ? { connector: c.connector } : {}),
     clock: c.clock,

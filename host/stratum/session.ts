@@ -9,12 +9,14 @@
  * - connect(): one connection at a time, a connect timeout, an opaque `poolToken` per connection
  *   (`label#n`), a client.reconnect redirect used once by the next connection;
  * - one session per connection: LF line framing (a line over 64 KiB ends the session), the ready timer
- *   (subscribe + authorize + first notify within `readyTimeoutMs`), the silence timer (no notify and no
- *   response for `silenceMs`), bad input counted per kind, logged once per kind, and the session dropped
- *   after `badInputLimit` bad messages;
+ *   (subscribe + authorize + first notify within `readyTimeoutMs`), the silence timer (no new job for
+ *   `silenceMs`: answers, pings and messages do not count as work), bad input counted per kind, logged
+ *   once per kind, and the session dropped after `badInputLimit` bad messages; pool chatter logged at most
+ *   once per kind per `chatterIntervalMs` (chatter.ts);
  * - request ids and pending requests; submits that resolve exactly once (answer, timeout, disconnect, or
- *   refused locally as 'stale-local'); the jobs a share may still reference; jobs held until the session
- *   is subscribed and authorized;
+ *   refused locally as 'stale-local'), and never the same share twice on one session (a repeat is refused
+ *   locally as a duplicate); the jobs a share may still reference; jobs held until the session is
+ *   subscribed and authorized;
  * - endSession(): timers stopped, socket destroyed, pending submits ended as no-answer/disconnect, one
  *   'disconnected' event; close() and drain().
  *
@@ -28,6 +30,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { ChatterLog } from './chatter.ts';
 import { LineDecoder, LineTooLongError, type RejectReason, type Result, type RpcError } from './messages.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -127,10 +130,12 @@ export interface SessionClientOptions {
   connectTimeoutMs?: number;
   /** Subscribe + authorize + first notify must complete within this (default 30 s). */
   readyTimeoutMs?: number;
-  /** No notify and no response for this long → the connection is closed (default 120 s). */
+  /** No new job for this long → the connection is closed (default 120 s). */
   silenceMs?: number;
   /** A submit without an answer after this is given up as no-answer/timeout (default 60 s). */
   submitTimeoutMs?: number;
+  /** Pool chatter (show_message, set_version_mask…) logged once per kind per this interval (default 60 s). */
+  chatterIntervalMs?: number;
   /** Bad messages on one connection before it is dropped (default 100). */
   badInputLimit?: number;
   userAgent?: string;
@@ -201,6 +206,8 @@ export interface ClientSession<T extends SessionTypes> {
   ready: boolean;
   /** Jobs a share may still reference (oldest first, bounded). */
   jobs: Map<string, T['job']>;
+  /** Keys of the shares submitted on this session (oldest first, bounded): a repeat is not sent. */
+  submitted: Set<string>;
   /** The newest job notified before subscribe + authorize completed; emitted once they have. */
   heldJob: (() => void) | undefined;
   jobsEmitted: number;
@@ -237,6 +244,9 @@ export interface SessionEvents<T extends SessionTypes> {
   disconnected: [DisconnectOf<T['reason'] | CommonDisconnectReason>];
 }
 
+/** Share keys remembered per session for the duplicate check (far more than shares per job). */
+const MAX_SUBMITTED_KEPT = 4096;
+
 function isSubmit<T extends SessionTypes>(p: Pending<T>): p is SubmitPending<T['share']> {
   return p.kind === 'submit';
 }
@@ -260,6 +270,8 @@ export abstract class PoolSessionClient<
   protected readonly o: SessionClientOptions & TlsOptions;
   protected readonly clock: Clock;
   protected readonly log: Logger;
+  /** Rate-limited log of pool chatter. */
+  protected readonly chatter: ChatterLog;
   protected session: S | undefined;
   private readonly connector: Connector;
   private readonly maxJobsKept: number;
@@ -281,6 +293,7 @@ export abstract class PoolSessionClient<
     this.log = (opts.logger ?? silentLogger).child(shared.logName, { pool: this.label });
     this.connector = opts.connector ?? defaultConnector;
     this.maxJobsKept = shared.maxJobsKept;
+    this.chatter = new ChatterLog(this.log, this.clock, opts.chatterIntervalMs ?? 60_000);
   }
 
   /** The shared events, typed (a dialect's event map extends SessionEvents, so this view is sound). */
@@ -452,6 +465,7 @@ export abstract class PoolSessionClient<
       authorized: false,
       ready: false,
       jobs: new Map(),
+      submitted: new Set(),
       heldJob: undefined,
       jobsEmitted: 0,
       badInputs: 0,
@@ -516,6 +530,17 @@ export abstract class PoolSessionClient<
     return { s, job };
   }
 
+  /**
+   * True the first time `key` (a dialect's identity of a share: job, extranonce, ntime, nonce, version
+   * bits…) is seen on session `s`; a repeat must not be sent (the pool would reject it as a duplicate).
+   */
+  protected firstSubmission(s: S, key: string): boolean {
+    if (s.submitted.has(key)) return false;
+    s.submitted.add(key);
+    if (s.submitted.size > MAX_SUBMITTED_KEPT) s.submitted.delete(s.submitted.values().next().value!);
+    return true;
+  }
+
   /** Refuses a share without sending it ('stale-local'). */
   protected refuseLocally(share: T['share'], detail: string, jobDifficulty = 0): Promise<ShareOutcome> {
     const outcome: ShareOutcome = { status: 'stale-local', detail };
@@ -544,7 +569,6 @@ export abstract class PoolSessionClient<
       return undefined;
     }
     s.pending.delete(id);
-    this.armSilence(s);
     return p;
   }
 
@@ -614,11 +638,12 @@ export abstract class PoolSessionClient<
     this.endSession('reconnect-request', `pool asked to reconnect to ${host}:${port}`);
   }
 
+  /** (Re)starts the silence window: call it for useful work only (a new job), never for other traffic. */
   protected armSilence(s: S): void {
     this.clock.clearTimeout(s.timers.silence);
     const ms = this.o.silenceMs ?? 120_000;
     s.timers.silence = this.clock.setTimeout(() => {
-      if (this.session === s) this.endSession('silence', `no notify and no response for ${ms} ms`);
+      if (this.session === s) this.endSession('silence', `no new job for ${ms} ms`);
     }, ms);
   }
 
@@ -656,6 +681,7 @@ export abstract class PoolSessionClient<
     const s = this.session;
     if (!s) return;
     this.teardown(s);
+    this.chatter.flush();
     for (const [id, p] of s.pending) {
       s.pending.delete(id);
       if (isSubmit(p)) {

@@ -134,7 +134,9 @@ describe('StratumClient against the scripted slush exchange', () => {
       replies.error(20, 'Ntime out of range'),
     );
     const got = [];
-    for (let i = 0; i < 6; i++) got.push(await client.submit(slushShare(jobs[0]!.poolToken)));
+    // Six different shares (the client never sends the same share twice on a session).
+    for (let i = 0; i < 6; i++)
+      got.push(await client.submit({ ...slushShare(jobs[0]!.poolToken), nonce: i }));
     assert.deepEqual(
       got.map((o) => (o.status === 'rejected' ? `${o.reason}/${o.code}` : o.status)),
       ['stale/21', 'duplicate/22', 'low-difficulty/23', 'stale/21', 'duplicate/22', 'other/20'],
@@ -227,7 +229,7 @@ describe('StratumClient against the scripted slush exchange', () => {
     await once(client, 'ready');
     server.submitReplies.push(replies.none, replies.none);
     const a = client.submit(slushShare(jobs[0]!.poolToken));
-    const b = client.submit(slushShare(jobs[0]!.poolToken));
+    const b = client.submit({ ...slushShare(jobs[0]!.poolToken), nonce: 1 });
     await waitFor(() => server.methods('mining.submit').length === 2, 'submits received');
     server.closeAll();
     assert.equal((await a).status, 'no-answer');

@@ -73,8 +73,10 @@ describe('PoolManager failover', () => {
     const backAt = clock.now();
     await runUntil(clock, () => ev.switched.length === 2, 'return to primary', 70_000, 100);
     const ret = ev.switched[1]!.at - backAt;
-    t.diagnostic(`measured return to primary after it came back (probeIntervalMs 60000): ${ret} clock ms`);
-    assert.ok(ret <= 60_000 + 200, `return took ${ret} ms`);
+    t.diagnostic(
+      `measured return to primary after it came back (first probe 5 s after the failover): ${ret} clock ms`,
+    );
+    assert.ok(ret <= 5000 + 200, `return took ${ret} ms`);
     assert.equal(ev.switched[1]!.to, 0);
     assert.equal(ev.jobs.at(-1)!.poolIndex, 0);
     assert.equal(ev.jobs.at(-1)!.cleanJobs, true);
@@ -168,7 +170,7 @@ describe('PoolManager failover', () => {
       replies.error(23, 'Difficulty too low'),
     );
     const j = ev.jobs.at(-1)!;
-    for (let i = 0; i < 4; i++) await pm.submit({ ...share(j), difficulty: 10 * i });
+    for (let i = 0; i < 4; i++) await pm.submit({ ...share(j), nonce: i, difficulty: 10 * i });
     const acc = pm.getStatus().pools[0]!.accounting;
     assert.equal(acc.rejected, 3);
     assert.equal(acc.rejectedByReason.stale, 1);
@@ -217,7 +219,7 @@ describe('PoolManager failover', () => {
     assert.equal(clock.pending(), 0);
   });
 
-  it('follows client.reconnect on the same pool without counting a failure', async () => {
+  it('follows client.reconnect on the same pool after its wait; it counts for backoff, not as a switch', async () => {
     const [a, b] = await pools(2);
     const { pm, clock, ev } = manager([a!, b!]);
     pm.start();
@@ -227,7 +229,10 @@ describe('PoolManager failover', () => {
     await runUntil(clock, () => ev.active.length === 2, 'active again', 5000);
     assert.equal(ev.switched.length, 0);
     assert.equal(ev.jobs.at(-1)!.poolIndex, 0);
-    assert.equal(pm.getStatus().pools[0]!.consecutiveFailures, 0);
+    // A pool-requested reconnect is an unproductive disconnect for backoff purposes (issue 12: a pool that
+    // asks again and again must not get a connection storm); reset by useful work (an accepted share).
+    assert.equal(pm.getStatus().pools[0]!.consecutiveFailures, 1);
+    assert.ok(a!.received.filter((r) => r.method === 'mining.subscribe').length === 2);
     assert.deepEqual(a!.methods('mining.subscribe')[1]!.params![1], '08000002', 'resumes the session');
   });
 
