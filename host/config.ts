@@ -265,6 +265,46 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'Prometheus /metrics HOST:PORT',
     check: listenCheck,
   },
+  {
+    key: 'name',
+    flag: 'name',
+    kind: 'string',
+    help: 'device name shown in Home Assistant, the dashboard and AxeOS tools',
+  },
+  {
+    key: 'http.listen',
+    flag: 'http-listen',
+    kind: 'string',
+    help: 'HTTP server (AxeOS-compatible API, dashboard) HOST:PORT, or "off"; demo: a free loopback port',
+    check: listenCheck,
+  },
+  {
+    key: 'http.token',
+    flag: 'http-token',
+    kind: 'string',
+    help: 'token for HTTP write routes (Authorization: Bearer TOKEN); without one, writes are refused',
+    secret: true,
+  },
+  {
+    key: 'http.openLoopback',
+    flag: 'http-open-loopback',
+    kind: 'boolean',
+    help: 'HTTP writes without a token from loopback peers (only allowed when listening on loopback)',
+    default: false,
+  },
+  {
+    key: 'http.cors',
+    flag: 'http-cors',
+    kind: 'list',
+    help: 'origins allowed to call the HTTP API from a browser (default: none)',
+    default: [],
+  },
+  {
+    key: 'state.file',
+    flag: 'state-file',
+    kind: 'string',
+    help: 'state file for run-time settings and lifetime totals (default: <config>.state.json beside --config)',
+  },
   { key: 'mqtt.base', flag: 'mqtt-base', kind: 'string', help: 'base topic (default asicd/<device-id>)' },
   {
     key: 'mqtt.discovery',
@@ -328,7 +368,7 @@ export class ConfigError extends Error {
   }
 }
 
-const envName = (o: OptionSpec) =>
+export const envName = (o: { key: string }) =>
   `ASICD_${o.key
     .replace(/\./g, '_')
     .replace(/([a-z])([A-Z])/g, '$1_$2')
@@ -517,6 +557,8 @@ export interface LoadOptions {
   command: string;
   /** Command-specific defaults (e.g. the demo's board). */
   defaults?: Config;
+  /** Settings saved at run time (the state file): override the config file, not env or flags. */
+  state?: Config;
 }
 
 /** Where each value of a loaded configuration came from ("--pool", "ASICD_USER", "a.yaml", "default"). */
@@ -622,6 +664,13 @@ export function loadConfig(o: LoadOptions): Config {
         sources[opt.key] = file;
       }
     }
+  }
+  // Run-time settings from the state file (host/state/): above the config file, below env and flags.
+  for (const [key, raw] of Object.entries(o.state ?? {})) {
+    const opt = OPTIONS.find((x) => x.key === key);
+    if (!opt || raw === undefined) continue;
+    cfg[key] = coerce(opt, raw, 'state file');
+    sources[key] = 'state file';
   }
   const envNames = OPTIONS.map(envName);
   // Other ASICD_* variables exist (tests, benches); only a near miss of an option's name is an error.

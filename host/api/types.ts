@@ -222,6 +222,16 @@ export interface BoardInfo {
   model: string;
 }
 
+/** Totals across restarts (the state file's base plus this session), when persistence is wired. */
+export interface LifetimeStats {
+  bestDifficulty: number;
+  accepted: number;
+  rejected: number;
+  blocksFound: number;
+  /** Epoch ms since when these totals count. */
+  since: number;
+}
+
 /** A full snapshot of the miner. */
 export interface MinerState {
   /** Epoch ms when the snapshot was taken. */
@@ -246,6 +256,8 @@ export interface MinerState {
   /** Measured input power in W, when measured. */
   powerW?: number;
   limits: MinerLimits;
+  /** Totals across restarts (absent when the source does not persist). */
+  lifetime?: LifetimeStats;
 }
 
 interface EventBase {

@@ -3,10 +3,12 @@
  * pool on loopback, a simulated board (emulated chips in easy mode, emulated sensors and fan on a
  * thermal model) and an embedded MQTT broker unless --mqtt is given.
  */
+import { randomBytes } from 'node:crypto';
 import { redactText } from '../../lib/redact.ts';
-import { ConfigError, loadConfig, optionsHelp, sourceOf } from '../config.ts';
+import { ConfigError, type loadConfig, optionsHelp, sourceOf } from '../config.ts';
 import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
 import { StratumServer } from '../pool/server.ts';
+import { type ConfigWithState, loadConfigWithState, stateOptions } from '../state/persistent.ts';
 
 export const summary = 'run everything on embedded defaults: simulated board, embedded pool and MQTT broker';
 export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--algo sha256d|ethash] [options]
@@ -26,15 +28,24 @@ export const DEMO_DIFFICULTY = 0.0002;
 
 export async function run(argv: string[]): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
+  let loaded: ConfigWithState;
   try {
-    cfg = loadConfig({
+    loaded = loadConfigWithState({
       command: 'demo',
       argv,
-      defaults: { board: 'sim-gamma', user: 'demo.worker', maxHashrate: 600_000 },
+      defaults: {
+        board: 'sim-gamma',
+        user: 'demo.worker',
+        maxHashrate: 600_000,
+        'http.listen': '127.0.0.1:0',
+      },
     });
+    cfg = loaded.cfg;
     // Commands default on only through the embedded (loopback) broker; a user's broker needs --mqtt-commands.
     if (cfg['mqtt.url'] === undefined && sourceOf(cfg, 'mqtt.commands') === 'default')
       cfg['mqtt.commands'] = true;
+    // The demo's dashboard can write: a fresh random token unless one is configured.
+    cfg['http.token'] ??= randomBytes(12).toString('base64url');
     if (!String(cfg.board).startsWith('sim-'))
       throw new ConfigError(`board: the demo runs simulated boards (sim-*), got "${cfg.board}"`);
   } catch (err) {
@@ -55,12 +66,21 @@ export async function run(argv: string[]): Promise<number> {
   await pool.listen(Number(cfg['pool.port'] ?? 0));
   cfg.pools = [...((cfg.pools as string[] | undefined) ?? []), pool.url];
   try {
-    const app = await startApp({ cfg, log, embeddedBroker: true, onStop: () => pool.close() });
+    const app = await startApp({
+      cfg,
+      log,
+      embeddedBroker: true,
+      onStop: () => pool.close(),
+      ...stateOptions(loaded, log),
+    });
     const say = (line: string) => process.stdout.write(`${redactText(line)}\n`);
     say(
       `asicd demo: ${app.board.name} (${app.board.chips} × ${app.board.chip}, emulated) mining on the embedded pool ${pool.url}`,
     );
     for (const hint of app.telemetry.hints) say(`  ${hint}`);
+    // Printed as is (not through say's redaction): this link is how the demo user gets write access.
+    if (app.http)
+      process.stdout.write(`  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`);
     say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
     return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true });
   } catch (err) {

@@ -1,5 +1,11 @@
-import { ConfigError, loadConfig, optionsHelp } from '../config.ts';
+import { ConfigError, type loadConfig, optionsHelp } from '../config.ts';
 import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
+import {
+  type ConfigWithState,
+  loadConfigWithState,
+  stateOptions,
+  userStateFile,
+} from '../state/persistent.ts';
 
 export const summary = 'mine: pool → chips → shares, with thermal protection and telemetry';
 export const usage = `asicd run --board ID --pool URL [--pool URL …] --user WORKER [options]
@@ -13,8 +19,10 @@ ${optionsHelp('run')}`;
 
 export async function run(argv: string[]): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
+  let loaded: ConfigWithState;
   try {
-    cfg = loadConfig({ command: 'run', argv });
+    loaded = loadConfigWithState({ command: 'run', argv }, userStateFile());
+    cfg = loaded.cfg;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`asicd run: ${err.message}`);
@@ -24,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = loggerFor(cfg);
   try {
-    const app = await startApp({ cfg, log });
+    const app = await startApp({ cfg, log, ...stateOptions(loaded, log) });
     return await runUntilSignalled(app, cfg);
   } catch (err) {
     if (err instanceof ConfigError) {

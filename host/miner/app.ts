@@ -2,12 +2,19 @@
  * What `asicd run` and `asicd demo` share: configuration → board → hardware → Miner → telemetry,
  * signals, the live status line, and an orderly stop (chips idle first, submits ≤ 2 s, exit 0).
  */
+
+import { hostname, networkInterfaces } from 'node:os';
 import { type BoardProfile, findBoard, genericBoard } from '../../boards/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../lib/log.ts';
 import { redactText } from '../../lib/redact.ts';
 import { type Config, ConfigError, checkListenAddresses, describeConfig, poolsOf } from '../config.ts';
+import { LogTap } from '../http/log-tap.ts';
+import { type HttpServer, startHttpServer } from '../http/server.ts';
+import { PersistentSource } from '../state/persistent.ts';
+import type { StateFile } from '../state/store.ts';
+import { parseListen } from '../telemetry/cgminer-api.ts';
 import type { TelemetryConfig } from '../telemetry/config.ts';
 import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemetry/index.ts';
 import { UNMONITORED_WARNING } from '../thermal/index.ts';
@@ -17,15 +24,29 @@ import { formatStatus } from './status.ts';
 
 export interface App {
   miner: Miner;
+  /** What every publisher sees: the miner plus persisted settings and lifetime totals. */
+  source: PersistentSource;
+  /** The HTTP server (AxeOS API, dashboard), when --http-listen is set. */
+  http?: HttpServer;
   telemetry: TelemetryHandle;
   board: BoardProfile;
   log: Logger;
   stop(): Promise<void>;
 }
 
+/** Recent log lines of this process (the HTTP event stream and dashboard show them). */
+export const processLogs = new LogTap(200);
+
 export function loggerFor(cfg: Config): Logger {
   const format = (cfg['log.format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json');
-  return createLogger({ format, level: (cfg['log.level'] as LogLevel | undefined) ?? 'info' });
+  return createLogger({
+    format,
+    level: (cfg['log.level'] as LogLevel | undefined) ?? 'info',
+    write: (line) => {
+      process.stderr.write(`${line}\n`);
+      processLogs.push(line);
+    },
+  });
 }
 
 export function boardFor(cfg: Config): BoardProfile {
@@ -102,6 +123,9 @@ export interface StartOptions {
   embeddedBroker?: boolean;
   /** Extra things to stop after the miner (the demo's embedded pool). */
   onStop?: () => Promise<void>;
+  /** The state file and what was loaded from it (host/state/). */
+  stateFile?: string;
+  state?: StateFile;
 }
 
 export async function startApp(o: StartOptions): Promise<App> {
@@ -144,6 +168,7 @@ export async function startApp(o: StartOptions): Promise<App> {
       ...(cfg.suggestDifficulty !== undefined ? { suggestDifficulty: Number(cfg.suggestDifficulty) } : {}),
     })),
     deviceId,
+    ...(cfg.name !== undefined ? { name: String(cfg.name) } : {}),
     frequencyMhz,
     fan,
     thermal,
@@ -153,10 +178,19 @@ export async function startApp(o: StartOptions): Promise<App> {
     logger: log,
   });
   await miner.start();
+  const source = new PersistentSource(miner, {
+    ...(o.stateFile !== undefined ? { file: o.stateFile } : {}),
+    ...(o.state !== undefined ? { state: o.state } : {}),
+    clock,
+    logger: log.child('state'),
+  });
+  source.start();
   let telemetry: TelemetryHandle;
+  let http: HttpServer | undefined;
   try {
+    http = await startHttpFor(cfg, board, source, pools, clock, log);
     telemetry = await startTelemetry(
-      miner,
+      source,
       { ...telemetryConfig, deviceId },
       {
         logger: log.child('telemetry'),
@@ -165,18 +199,25 @@ export async function startApp(o: StartOptions): Promise<App> {
       },
     );
   } catch (err) {
+    await http?.close();
+    await source.stop();
     await miner.stop();
     throw err;
   }
+  if (http) telemetry.hints.unshift(`Dashboard: ${http.url}`);
   let stopping: Promise<void> | undefined;
   return {
     miner,
+    source,
+    ...(http ? { http } : {}),
     telemetry,
     board,
     log,
     stop: () => {
       stopping ??= (async () => {
         await miner.stop();
+        await http?.close();
+        await source.stop();
         await telemetry.stop();
         await o.onStop?.();
         log.info('asicd.stopped');
@@ -184,6 +225,58 @@ export async function startApp(o: StartOptions): Promise<App> {
       return stopping;
     },
   };
+}
+
+function macAddress(): string {
+  const ifs = networkInterfaces();
+  for (const name of Object.keys(ifs).sort())
+    for (const i of ifs[name] ?? [])
+      if (!i.internal && i.mac && i.mac !== '00:00:00:00:00:00') return i.mac.toUpperCase();
+  return '00:00:00:00:00:00';
+}
+
+/** The HTTP server when --http-listen is set (not "off"). */
+async function startHttpFor(
+  cfg: Config,
+  board: BoardProfile,
+  source: PersistentSource,
+  pools: Array<{ url: string; user: string; pass: string }>,
+  clock: Clock,
+  log: Logger,
+): Promise<HttpServer | undefined> {
+  const listen = cfg['http.listen'] as string | undefined;
+  if (!listen || listen === 'off') return undefined;
+  const { host, port } = parseListen(listen, '--http-listen');
+  const lim = board.limits;
+  try {
+    return await startHttpServer({
+      source,
+      persistent: source,
+      host,
+      port,
+      ...(cfg['http.token'] !== undefined ? { token: String(cfg['http.token']) } : {}),
+      openLoopback: cfg['http.openLoopback'] === true,
+      corsOrigins: (cfg['http.cors'] as string[] | undefined) ?? [],
+      logs: processLogs,
+      clock,
+      logger: log,
+      device: {
+        hostname: hostname(),
+        macAddr: macAddress(),
+        boardId: board.id,
+        boardName: board.name,
+        chip: board.chip,
+        chips: board.chips,
+        frequencyMhz: lim.frequencyMhz,
+        voltageMv: lim.voltageMv,
+        targetTempC: Number(cfg['thermal.targetTemp'] ?? lim.targetTempC),
+        maxTempC: Number(cfg['thermal.maxTemp'] ?? lim.maxTempC),
+        pools: pools.map((p) => ({ url: p.url, user: p.user, pass: p.pass })),
+      },
+    });
+  } catch (err) {
+    throw new ConfigError(`http.listen ${listen}: ${(err as Error).message}`);
+  }
 }
 
 /**

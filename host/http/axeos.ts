@@ -1,0 +1,318 @@
+/**
+ * The AxeOS (ESP-Miner) REST shapes, as pure functions of a MinerState: what `GET /api/system/info`,
+ * `/api/system/asic` and `/api/system/statistics` answer, and how a `PATCH /api/system` body becomes
+ * validated actions. Field names and units follow ESP-Miner's http_server.c / openapi.yaml as recorded
+ * in REFERENCE.md (with the places we were unsure). A value asicd does not measure is left out rather
+ * than sent as a made-up 0.
+ */
+import { sanitizePoolUrl } from '../api/sanitize.ts';
+import type { FanSetting, MinerState } from '../api/types.ts';
+import type { PersistedPool } from '../state/store.ts';
+import type { HashrateHistory, SeriesName } from './history.ts';
+
+/** Small cores per chip (ESP-Miner's asic drivers): hashrate = frequency × smallCores × chips / 1000. */
+export const SMALL_CORES: Record<string, number> = { BM1397: 672, BM1366: 894, BM1368: 1276, BM1370: 2040 };
+
+export interface Range3 {
+  min: number;
+  max: number;
+  default: number;
+}
+
+/** What the API needs beyond the state snapshot (fixed at start). */
+export interface DeviceContext {
+  hostname: string;
+  macAddr: string;
+  boardId: string;
+  boardName: string;
+  chip: string;
+  chips: number;
+  frequencyMhz: Range3;
+  voltageMv: Range3;
+  /** Fan PID target in force (°C) and the overheat limit. */
+  targetTempC: number;
+  maxTempC: number;
+  /** Pools in priority order, with credentials (passwords are never served). */
+  pools: PersistedPool[];
+}
+
+const splitStratum = (url: string): { host: string; port: number; tls: boolean } => {
+  const clean = sanitizePoolUrl(url);
+  const m = /^(?:([a-z0-9+.-]+):\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/i.exec(clean);
+  return {
+    host: m?.[2] ?? clean,
+    port: m?.[3] ? Number(m[3]) : 3333,
+    tls: /ssl|tls/i.test(m?.[1] ?? ''),
+  };
+};
+
+const flag = (b: boolean) => (b ? 1 : 0);
+
+/** GET /api/system/info. */
+export function systemInfo(s: MinerState, ctx: DeviceContext, version: string): Record<string, unknown> {
+  const chipTemps = s.temperatures.filter((t) => t.celsius !== null && !/^vr/i.test(t.name));
+  const vr = s.temperatures.find((t) => /^vr/i.test(t.name) && t.celsius !== null);
+  const primary = s.pools[0];
+  const fallback = s.pools[1];
+  const p0 = primary ? splitStratum(primary.url) : undefined;
+  const p1 = fallback ? splitStratum(fallback.url) : undefined;
+  const chips = s.chains.reduce((n, c) => n + c.chips.length, 0) || ctx.chips;
+  const model = s.chains[0]?.chipModel ?? ctx.chip;
+  const rpm = s.fan.rpm.find((r) => r !== null);
+  const reasons = Object.entries(s.shares.rejectedByReason)
+    .filter(([, n]) => n > 0)
+    .map(([message, count]) => ({ message, count }));
+  const info: Record<string, unknown> = {
+    hashRate: s.hashrate.avg1m > 0 ? s.hashrate.avg1m : s.hashrate.now,
+    hashRate_1m: s.hashrate.avg1m,
+    hashRate_10m: s.hashrate.avg10m,
+    hashRate_1h: s.hashrate.avg1h,
+    expectedHashrate: s.hashrate.expected,
+    bestDiff: s.bestDifficulty.allTime,
+    bestSessionDiff: s.bestDifficulty.session,
+    poolDifficulty: s.pool?.difficulty ?? 0,
+    sharesAccepted: s.shares.accepted,
+    sharesRejected: s.shares.rejected,
+    sharesRejectedReasons: reasons,
+    blockFound: flag(s.shares.blocksFound > 0),
+    uptimeSeconds: Math.floor(s.device.uptimeS),
+    asicCount: chips,
+    smallCoreCount: SMALL_CORES[model] ?? 0,
+    ASICModel: model,
+    frequency: s.frequencyMhz,
+    fanspeed: s.fan.dutyPercent,
+    autofanspeed: flag(s.fan.mode === 'auto'),
+    temptarget: ctx.targetTempC,
+    overheat_mode: flag(s.overheat.active),
+    miningPaused: flag(s.mining === 'paused'),
+    stratumURL: p0?.host ?? '',
+    stratumPort: p0?.port ?? 0,
+    stratumUser: primary?.user ?? '',
+    fallbackStratumURL: p1?.host ?? '',
+    fallbackStratumPort: p1?.port ?? 0,
+    fallbackStratumUser: fallback?.user ?? '',
+    isUsingFallbackStratum: flag((s.pool?.index ?? 0) > 0),
+    hostname: ctx.hostname,
+    macAddr: ctx.macAddr,
+    version,
+    axeOSVersion: version,
+    idfVersion: 'asicd',
+    boardVersion: ctx.boardId,
+    deviceModel: ctx.boardName,
+    runningPartition: 'asicd',
+  };
+  if (chipTemps.length) info.temp = Math.max(...chipTemps.map((t) => t.celsius as number));
+  if (vr) info.vrTemp = vr.celsius;
+  if (rpm !== undefined) info.fanrpm = rpm;
+  if (s.powerW !== undefined) info.power = s.powerW;
+  if (s.voltageMv !== undefined) info.coreVoltageActual = s.voltageMv;
+  return info;
+}
+
+/** GET /api/system/asic: the chip and the settings a UI may offer. */
+export function asicInfo(s: MinerState, ctx: DeviceContext): Record<string, unknown> {
+  const f = ctx.frequencyMhz;
+  const steps = [f.min, f.default, f.max];
+  for (let x = Math.ceil(f.min / 25) * 25; x <= f.max; x += 25) steps.push(x);
+  return {
+    ASICModel: s.chains[0]?.chipModel ?? ctx.chip,
+    deviceModel: ctx.boardName,
+    asicCount: ctx.chips,
+    defaultFrequency: f.default,
+    frequencyOptions: [...new Set(steps)].sort((a, b) => a - b),
+    defaultVoltage: ctx.voltageMv.default,
+    voltageOptions: [ctx.voltageMv.min, ctx.voltageMv.default, ctx.voltageMv.max],
+    // asicd extensions: the exact ranges PATCH accepts.
+    frequencyRange: { min: s.limits.frequencyMhz.min, max: s.limits.frequencyMhz.max },
+    fanspeedRange: { min: s.limits.fanPercent.min, max: s.limits.fanPercent.max },
+  };
+}
+
+const STAT_COLUMNS: Record<string, SeriesName> = {
+  hashrate: 'hashrate',
+  asicTemp: 'temp',
+  vrTemp: 'vrTemp',
+  power: 'power',
+  fanSpeed: 'fanPercent',
+  fanRpm: 'fanRpm',
+};
+
+/** GET /api/system/statistics[?columns=a,b]: ESP-Miner's column layout (rows end with the timestamp). */
+export function statistics(
+  h: HashrateHistory,
+  startedAt: number,
+  now: number,
+  columns?: string,
+): Record<string, unknown> {
+  const wanted = (columns ? columns.split(',') : Object.keys(STAT_COLUMNS)).filter((c) => c in STAT_COLUMNS);
+  const w = h.window();
+  const rows = w.time.map((t, i) => [
+    ...wanted.map((c) => w.series[STAT_COLUMNS[c]!][i] ?? 0),
+    Math.max(0, Math.round(t - startedAt)),
+  ]);
+  return { currentTimestamp: Math.max(0, Math.round(now - startedAt)), labels: wanted, statistics: rows };
+}
+
+// ---- PATCH /api/system ------------------------------------------------------------------------------
+
+/** AxeOS settings asicd accepts and ignores (Wi-Fi, display, OTA-side things a Pi does not have). */
+export const IGNORED_FIELDS = [
+  'ssid',
+  'wifiPass',
+  'hostname',
+  'flipscreen',
+  'invertscreen',
+  'displayTimeout',
+  'overclockEnabled',
+  'statsFrequency',
+  'display',
+  'rotation',
+  'stratumSuggestedDifficulty',
+  'stratumExtranonceSubscribe',
+  'fallbackStratumSuggestedDifficulty',
+  'fallbackStratumExtranonceSubscribe',
+] as const;
+
+/** The JSON schema of the PATCH body (Fastify validates types before patchPlan checks ranges). */
+export const PATCH_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    stratumURL: { type: 'string', minLength: 1, maxLength: 255 },
+    stratumPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    stratumUser: { type: 'string', minLength: 1, maxLength: 255 },
+    stratumPassword: { type: 'string', maxLength: 255 },
+    fallbackStratumURL: { type: 'string', maxLength: 255 },
+    fallbackStratumPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    fallbackStratumUser: { type: 'string', maxLength: 255 },
+    fallbackStratumPassword: { type: 'string', maxLength: 255 },
+    frequency: { type: 'number', description: 'MHz, within /api/system/asic frequencyRange' },
+    coreVoltage: { type: 'number', description: 'mV' },
+    autofanspeed: { type: ['integer', 'boolean'], description: '1 = automatic (PID), 0 = manual fanspeed' },
+    fanspeed: { type: 'number', description: 'manual fan duty, %' },
+    temptarget: { type: 'number', description: 'fan PID target, °C' },
+    overheat_mode: { type: 'integer', minimum: 0, maximum: 1 },
+    ...Object.fromEntries(IGNORED_FIELDS.map((f) => [f, {}])),
+  },
+} as const;
+
+export interface PatchPlan {
+  frequency?: number;
+  fan?: FanSetting;
+  targetTempC?: number;
+  coreVoltageMv?: number;
+  /** The whole new pool list (primary, fallback, rest), when any stratum field changed. */
+  pools?: PersistedPool[];
+  ignored: string[];
+}
+
+export class PatchError extends Error {
+  override readonly name = 'PatchError';
+}
+
+const HOST_RE = /^(?:[a-z0-9+.-]+:\/\/)?(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
+
+function poolUrl(raw: string, port: number | undefined, old: PersistedPool | undefined): string {
+  if (!HOST_RE.test(raw)) throw new PatchError(`stratumURL "${raw.slice(0, 80)}" is not a host name or URL`);
+  const m = /^(?:([a-z0-9+.-]+):\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?$/i.exec(raw)!;
+  const prev = old ? splitStratum(old.url) : undefined;
+  const scheme = m[1] ?? (prev?.tls ? 'stratum+ssl' : 'stratum+tcp');
+  const p = port ?? (m[3] ? Number(m[3]) : (prev?.port ?? 3333));
+  if (p < 1 || p > 65535) throw new PatchError(`stratum port ${p} is out of range 1..65535`);
+  return `${scheme}://${m[2]}:${p}`;
+}
+
+function withPort(url: string, port: number): string {
+  const s = splitStratum(url);
+  return `${s.tls ? 'stratum+ssl' : 'stratum+tcp'}://${s.host}:${port}`;
+}
+
+/**
+ * Validates a PATCH body (already type-checked by the schema) against the board's limits and turns it
+ * into a plan. Throws PatchError naming the field; nothing is applied when it throws.
+ */
+export function patchPlan(body: Record<string, unknown>, s: MinerState, ctx: DeviceContext): PatchPlan {
+  const plan: PatchPlan = { ignored: [] };
+  const num = (k: string) => body[k] as number | undefined;
+  const range = (k: string, v: number, min: number, max: number, unit: string) => {
+    if (!Number.isFinite(v) || v < min || v > max)
+      throw new PatchError(`${k} ${v} ${unit} is outside the board's range ${min}..${max} ${unit}`);
+  };
+  for (const f of IGNORED_FIELDS) if (f in body) plan.ignored.push(f);
+  const freq = num('frequency');
+  if (freq !== undefined) {
+    range('frequency', freq, s.limits.frequencyMhz.min, s.limits.frequencyMhz.max, 'MHz');
+    plan.frequency = freq;
+  }
+  const cv = num('coreVoltage');
+  if (cv !== undefined) {
+    range('coreVoltage', cv, ctx.voltageMv.min, ctx.voltageMv.max, 'mV');
+    plan.coreVoltageMv = cv;
+  }
+  const auto = body.autofanspeed;
+  const duty = num('fanspeed');
+  if (duty !== undefined) range('fanspeed', duty, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
+  if (auto === 1 || auto === true) plan.fan = { mode: 'auto' };
+  else if (auto === 0 || auto === false) {
+    const percent = duty ?? s.fan.dutyPercent;
+    range('fanspeed', percent, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
+    plan.fan = { mode: 'manual', percent };
+  } else if (auto !== undefined) throw new PatchError('autofanspeed must be 0 or 1');
+  else if (duty !== undefined) plan.fan = { mode: 'manual', percent: duty };
+  const tt = num('temptarget');
+  if (tt !== undefined) {
+    range('temptarget', tt, 35, Math.min(80, ctx.maxTempC - 1), '°C');
+    plan.targetTempC = tt;
+  }
+  if (body.overheat_mode === 1) throw new PatchError('overheat_mode can only be cleared (0); asicd sets it');
+  if (body.overheat_mode === 0) plan.ignored.push('overheat_mode');
+
+  const stratum = [
+    'stratumURL',
+    'stratumPort',
+    'stratumUser',
+    'stratumPassword',
+    'fallbackStratumURL',
+    'fallbackStratumPort',
+    'fallbackStratumUser',
+    'fallbackStratumPassword',
+  ];
+  if (stratum.some((k) => k in body)) {
+    const pools = ctx.pools.map((p) => ({ ...p }));
+    const edit = (i: number, prefix: string) => {
+      const U = prefix ? `${prefix}StratumURL` : 'stratumURL';
+      const P = prefix ? `${prefix}StratumPort` : 'stratumPort';
+      const N = prefix ? `${prefix}StratumUser` : 'stratumUser';
+      const W = prefix ? `${prefix}StratumPassword` : 'stratumPassword';
+      if (![U, P, N, W].some((k) => k in body)) return;
+      const url = body[U] as string | undefined;
+      if (url === '' && i > 0) {
+        if ([P, N, W].some((k) => body[k] !== undefined && body[k] !== ''))
+          throw new PatchError(`${U} is empty but other ${prefix} pool fields are set`);
+        pools.splice(i, 1); // AxeOS: an empty fallback URL means "no fallback"
+        return;
+      }
+      const old = pools[i];
+      if (!old && url === undefined) throw new PatchError(`${U} is needed to add pool ${i}`);
+      const port = body[P] as number | undefined;
+      const next: PersistedPool = {
+        url:
+          url !== undefined
+            ? poolUrl(url, port, old)
+            : port !== undefined
+              ? withPort(old!.url, port)
+              : old!.url,
+        user: (body[N] as string | undefined) ?? old?.user ?? pools[0]?.user ?? '',
+        pass: (body[W] as string | undefined) ?? old?.pass ?? 'x',
+      };
+      if (!next.user) throw new PatchError(`${N} is needed for pool ${i}`);
+      if (i < pools.length) pools[i] = next;
+      else pools.push(next);
+    };
+    edit(0, '');
+    if (pools.length === 0) throw new PatchError('stratumURL is needed');
+    edit(1, 'fallback');
+    plan.pools = pools;
+  }
+  return plan;
+}
