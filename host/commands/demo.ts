@@ -80,7 +80,9 @@ export async function run(argv: string[]): Promise<number> {
     for (const hint of app.telemetry.hints) say(`  ${hint}`);
     // Printed as is (not through say's redaction): this link is how the demo user gets write access.
     if (app.http)
-      process.stdout.write(`  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`);
+      process.stdout.write(
+        `  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`,
+      );
     say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
     return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true });
   } catch (err) {
