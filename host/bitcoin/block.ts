@@ -226,7 +226,7 @@ export const WITNESS_COMMITMENT_HEADER = Uint8Array.of(0xaa, 0x21, 0xa9, 0xed);
 /** dSHA256(witness root ‖ reserved); the witness root puts 32 zero bytes for the coinbase's wtxid. */
 export function witnessCommitment(
   otherWtxids: readonly Uint8Array[],
-  reserved = new Uint8Array(32),
+  reserved: Uint8Array = new Uint8Array(32),
 ): Uint8Array {
   const root = merkleRootOf([new Uint8Array(32), ...otherWtxids]);
   return sha256d(concat(root, reserved));

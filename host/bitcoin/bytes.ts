@@ -5,18 +5,19 @@
  */
 export class BitcoinCodecError extends Error {
   override readonly name = 'BitcoinCodecError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 
 export class Reader {
   private o = 0;
   private readonly v: DataView;
-  constructor(readonly b: Uint8Array) {
+  readonly b: Uint8Array;
+  constructor(b: Uint8Array) {
+    this.b = b;
     this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   get offset(): number {

@@ -107,10 +107,12 @@ export function decodeFrameHeader(
 /** Byte stream → frames. After a throw, the decoder (and the connection) must be discarded. */
 export class FrameDecoder {
   private buf: Uint8Array = new Uint8Array(0);
-  constructor(
-    readonly magic: number,
-    readonly maxPayload = MAX_PAYLOAD,
-  ) {}
+  readonly magic: number;
+  readonly maxPayload: number;
+  constructor(magic: number, maxPayload = MAX_PAYLOAD) {
+    this.magic = magic;
+    this.maxPayload = maxPayload;
+  }
   get buffered(): number {
     return this.buf.length;
   }
