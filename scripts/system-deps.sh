@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the system programs the tests use: socat (pseudo-terminal pairs for serial links)
-# and mosquitto (a real MQTT 5 broker). Idempotent; uses sudo only when not root.
+# Installs the system programs the tests use: socat (pseudo-terminal pairs for serial links),
+# mosquitto (a real MQTT 5 broker) and chromium (the dashboard's browser tests, driven headless by
+# puppeteer-core). Idempotent; uses sudo only when not root.
 set -euo pipefail
 need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system-deps: socat and mosquitto present"
+  echo "system-deps: socat, mosquitto and chromium present"
   exit 0
 fi
 SUDO=""

@@ -335,11 +335,15 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         summary: 'Sampled time series for the last `seconds` (default 3600)',
         querystring: {
           type: 'object',
-          properties: { seconds: { type: 'integer', minimum: 1, maximum: 86_400 } },
+          properties: { seconds: { type: 'string', pattern: '^[0-9]{1,5}$' } },
         },
       },
     },
-    async (req) => history.window(((req.query as { seconds?: number }).seconds ?? 3600) * 1000),
+    async (req) => {
+      const q = (req.query as { seconds?: string }).seconds;
+      const seconds = Math.min(86_400, Math.max(1, q === undefined ? 3600 : Number(q)));
+      return history.window(seconds * 1000);
+    },
   );
   app.get('/api/asicd/logs', { schema: { tags: ['asicd'], summary: 'Recent log lines' } }, async () => ({
     lines: o.logs?.recent() ?? [],
@@ -398,6 +402,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body),
     );
   }
+
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
 
   app.setErrorHandler((err: { statusCode?: number; message: string; validation?: unknown }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
