@@ -14,6 +14,7 @@ import { LogTap } from '../http/log-tap.ts';
 import { type HttpServer, startHttpServer } from '../http/server.ts';
 import { PersistentSource } from '../state/persistent.ts';
 import type { StateFile } from '../state/store.ts';
+import { checkSv2Pools, isSv2Url } from '../stratum-v2/client.ts';
 import { parseListen } from '../telemetry/cgminer-api.ts';
 import type { TelemetryConfig } from '../telemetry/config.ts';
 import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemetry/index.ts';
@@ -137,6 +138,11 @@ export async function startApp(o: StartOptions): Promise<App> {
     throw new ConfigError('pools: at least one --pool URL is needed (stratum+tcp://host:port)');
   for (const p of pools)
     if (!p.user) throw new ConfigError(`user: no worker name for ${p.url} (--user address.worker)`);
+  try {
+    checkSv2Pools(pools, cfg['sv2.allowUnauthenticated'] === true);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const thermal = cfg['thermal.enabled'] !== false;
   if (!thermal) log.warn('thermal.disabled', { warning: UNMONITORED_WARNING });
   // Every listen address is tried before any device is opened (a bad one is a ConfigError).
@@ -165,6 +171,7 @@ export async function startApp(o: StartOptions): Promise<App> {
       url: p.url,
       user: p.user,
       password: p.pass,
+      ...(cfg['sv2.allowUnauthenticated'] === true && isSv2Url(p.url) ? { allowUnauthenticated: true } : {}),
       ...(cfg.suggestDifficulty !== undefined ? { suggestDifficulty: Number(cfg.suggestDifficulty) } : {}),
     })),
     deviceId,

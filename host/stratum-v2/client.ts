@@ -33,8 +33,8 @@ import { REJECT_CODES, type RejectReason } from '../stratum/messages.ts';
 import {
   type ClientState,
   type Connector,
-  defaultConnector,
   type DisconnectOf,
+  defaultConnector,
   type ShareOutcome,
   type ShareResultOf,
 } from '../stratum/session.ts';
@@ -43,7 +43,14 @@ import { swapWords } from '../work/hex.ts';
 import { targetToDifficulty } from '../work/target.ts';
 import { CertificateError, decodeAuthorityKey } from './certificate.ts';
 import { CodecError } from './codec.ts';
-import { decodeFrame, encodeFrame, encryptFrame, FrameDecoder, FrameError } from './framing.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  encryptFrame,
+  type Frame,
+  FrameDecoder,
+  type FrameError,
+} from './framing.ts';
 import { PROTOCOL_MINING, SETUP_FLAGS, type Sv2Message } from './messages.ts';
 import { ACT2_LEN, type CipherState, NoiseError, NoiseInitiator } from './noise.ts';
 
@@ -66,7 +73,9 @@ export function isSv2Url(url: string): boolean {
 
 /** `stratum2+tcp://host:port[/authority key]` → endpoint; a malformed key is an error naming it. */
 export function parseSv2Url(url: string): Sv2Endpoint {
-  const m = /^stratum2\+tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})(?:\/([^/?#\s]*))?$/i.exec(url.trim());
+  const m = /^stratum2\+tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})(?:\/([^/?#\s]*))?$/i.exec(
+    url.trim(),
+  );
   if (!m) throw new Error(`pool url: "${url}" is not stratum2+tcp://host:port/<authority key>`);
   const port = Number(m[2]);
   if (port < 1 || port > 65535) throw new Error(`pool url: port ${port} out of range`);
@@ -272,7 +281,9 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
   }
   /** Version bits the chips may roll on this connection (0 when rolling is off). */
   get versionMask(): number {
-    return this.o.versionRollingMask !== undefined ? (this.o.versionRollingMask & SV2_VERSION_ROLLING_MASK) >>> 0 : 0;
+    return this.o.versionRollingMask !== undefined
+      ? (this.o.versionRollingMask & SV2_VERSION_ROLLING_MASK) >>> 0
+      : 0;
   }
   /** The channel's current 256-bit target. */
   get target(): bigint {
@@ -375,7 +386,8 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
       return this.refuse(share, 'version bits outside the allowed mask', aj.difficulty);
     }
     const version = ((aj.job.version & ~aj.versionMask) | (vb & aj.versionMask)) >>> 0;
-    const seq = (s.seq = (s.seq + 1) >>> 0);
+    s.seq = (s.seq + 1) >>> 0;
+    const seq = s.seq;
     let msg: Sv2Message;
     if (aj.job.merkleRoot) {
       msg = {
@@ -390,7 +402,11 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
     } else {
       const size = s.extranonceSize;
       if (share.extranonce2.length !== size * 2 || !/^[0-9a-f]*$/.test(share.extranonce2)) {
-        return this.refuse(share, `extranonce "${share.extranonce2}" is not ${size} bytes of lower-case hex`, aj.difficulty);
+        return this.refuse(
+          share,
+          `extranonce "${share.extranonce2}" is not ${size} bytes of lower-case hex`,
+          aj.difficulty,
+        );
       }
       msg = {
         type: 'SubmitSharesExtended',
@@ -470,7 +486,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
     });
     s.timers.ready = this.clock.setTimeout(() => {
       if (this.session === s && !s.ready) {
-        this.end('not-ready', `no ${s.phase === 'mining' ? 'first job' : s.phase} within ${this.o.readyTimeoutMs ?? 30_000} ms`);
+        this.end(
+          'not-ready',
+          `no ${s.phase === 'mining' ? 'first job' : s.phase} within ${this.o.readyTimeoutMs ?? 30_000} ms`,
+        );
       }
     }, this.o.readyTimeoutMs ?? 30_000);
     this.armSilence(s);
@@ -504,7 +523,12 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
 
   private bad(s: Session, kind: string, detail: string): void {
     this.badInput[kind] = (this.badInput[kind] ?? 0) + 1;
-    if (this.badInput[kind] === 1) this.log.warn('bad_input', { kind, detail: detail.slice(0, 200), note: 'logged once per kind; counted' });
+    if (this.badInput[kind] === 1)
+      this.log.warn('bad_input', {
+        kind,
+        detail: detail.slice(0, 200),
+        note: 'logged once per kind; counted',
+      });
     s.badInputs++;
     if (s.badInputs > (this.o.badInputLimit ?? 100) && this.session === s) {
       this.end('bad-input', `more than ${this.o.badInputLimit ?? 100} bad messages`);
@@ -547,7 +571,9 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         validUntil: res.certificate.notValidAfter,
       });
       if (!res.certificate.authenticated) {
-        this.log.warn('unauthenticated_pool', { note: 'no authority key: the pool identity is not checked (explicitly allowed)' });
+        this.log.warn('unauthenticated_pool', {
+          note: 'no authority key: the pool identity is not checked (explicitly allowed)',
+        });
       }
       this.emit('handshake', {
         poolToken: s.token,
@@ -574,7 +600,7 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
       data = b.subarray(ACT2_LEN);
       if (data.length === 0) return;
     }
-    let frames;
+    let frames: Frame[];
     try {
       frames = s.decoder!.push(data);
     } catch (e) {
@@ -595,7 +621,11 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
       }
       this.armSilence(s);
       if (m.type === 'unknown') {
-        this.bad(s, 'unknown-message', `extension ${m.extensionType} type 0x${m.msgType.toString(16)} (${m.length} bytes) skipped`);
+        this.bad(
+          s,
+          'unknown-message',
+          `extension ${m.extensionType} type 0x${m.msgType.toString(16)} (${m.length} bytes) skipped`,
+        );
         continue;
       }
       this.onMessage(s, m);
@@ -605,7 +635,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
   private onMessage(s: Session, m: Sv2Message): void {
     switch (m.type) {
       case 'SetupConnectionSuccess':
-        if (s.phase !== 'setup') return this.bad(s, 'unexpected', m.type);
+        if (s.phase !== 'setup') {
+          this.bad(s, 'unexpected', m.type);
+          return;
+        }
         s.phase = 'open';
         if (this.o.channel === 'standard') {
           this.send(s, {
@@ -631,7 +664,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         return;
       case 'OpenStandardMiningChannelSuccess':
       case 'OpenExtendedMiningChannelSuccess': {
-        if (s.phase !== 'open') return this.bad(s, 'unexpected', m.type);
+        if (s.phase !== 'open') {
+          this.bad(s, 'unexpected', m.type);
+          return;
+        }
         if (m.type === 'OpenExtendedMiningChannelSuccess') {
           if (m.extranonceSize < 2 || m.extranonceSize > 16) {
             this.end('channel-refused', `extranonce_size ${m.extranonceSize} is outside 2..16`);
@@ -661,7 +697,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         return;
       case 'NewExtendedMiningJob':
       case 'NewMiningJob': {
-        if (s.phase !== 'mining' || m.channelId !== s.channelId) return this.bad(s, 'wrong-channel', m.type);
+        if (s.phase !== 'mining' || m.channelId !== s.channelId) {
+          this.bad(s, 'wrong-channel', m.type);
+          return;
+        }
         const job: JobState = {
           id: m.jobId,
           version: m.version,
@@ -677,13 +716,19 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         if (s.jobs.size > MAX_JOBS) s.jobs.delete(s.jobs.keys().next().value!);
         // A job with min_ntime is for the current block: work at once (if that block is known).
         if (m.minNtime !== undefined) {
-          if (!s.prevHash) return this.bad(s, 'job-without-block', `job ${m.jobId} before any SetNewPrevHash`);
+          if (!s.prevHash) {
+            this.bad(s, 'job-without-block', `job ${m.jobId} before any SetNewPrevHash`);
+            return;
+          }
           this.emitJob(s, job, false, Math.max(m.minNtime, s.prevHash.minNtime));
         }
         return;
       }
       case 'SetNewPrevHash': {
-        if (s.phase !== 'mining' || m.channelId !== s.channelId) return this.bad(s, 'wrong-channel', m.type);
+        if (s.phase !== 'mining' || m.channelId !== s.channelId) {
+          this.bad(s, 'wrong-channel', m.type);
+          return;
+        }
         s.prevHash = { prevHash: m.prevHash, minNtime: m.minNtime, nbits: m.nbits, jobId: m.jobId };
         const job = s.jobs.get(m.jobId);
         // Every job of the old block is stale now; only future jobs stay for the next SetNewPrevHash.
@@ -698,7 +743,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         return;
       }
       case 'SetTarget': {
-        if (m.channelId !== s.channelId) return this.bad(s, 'wrong-channel', m.type);
+        if (m.channelId !== s.channelId) {
+          this.bad(s, 'wrong-channel', m.type);
+          return;
+        }
         s.channelTarget = m.maximumTarget;
         this.targetCarry = m.maximumTarget;
         const d = targetToDifficulty(m.maximumTarget);
@@ -711,14 +759,20 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         return;
       }
       case 'SetExtranoncePrefix':
-        if (m.channelId !== s.channelId) return this.bad(s, 'wrong-channel', m.type);
+        if (m.channelId !== s.channelId) {
+          this.bad(s, 'wrong-channel', m.type);
+          return;
+        }
         s.extranoncePrefix = m.extranoncePrefix;
         return;
       case 'SubmitSharesSuccess': {
-        if (m.channelId !== s.channelId) return this.bad(s, 'wrong-channel', m.type);
+        if (m.channelId !== s.channelId) {
+          this.bad(s, 'wrong-channel', m.type);
+          return;
+        }
         // Acknowledges every pending share up to last_sequence_number (sequence numbers wrap at 2^32).
         for (const [seq, p] of [...s.pending]) {
-          if (((m.lastSequenceNumber - seq) >>> 0) < 0x80000000) {
+          if ((m.lastSequenceNumber - seq) >>> 0 < 0x80000000) {
             s.pending.delete(seq);
             this.finish(s, p, { status: 'accepted' });
           }
@@ -727,7 +781,10 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
       }
       case 'SubmitSharesError': {
         const p = s.pending.get(m.sequenceNumber);
-        if (!p) return this.bad(s, 'unknown-sequence', `SubmitSharesError for ${m.sequenceNumber}`);
+        if (!p) {
+          this.bad(s, 'unknown-sequence', `SubmitSharesError for ${m.sequenceNumber}`);
+          return;
+        }
         s.pending.delete(m.sequenceNumber);
         const reason = classifySv2Error(m.errorCode);
         this.finish(s, p, {
@@ -749,7 +806,11 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         const host = m.newHost === '' ? s.target.host : m.newHost;
         const port = m.newPort === 0 ? s.target.port : m.newPort;
         if (host !== this.endpoint.host) {
-          this.log.warn('reconnect_redirect_refused', { host, port, note: 'SV2 reconnect to another host is not followed' });
+          this.log.warn('reconnect_redirect_refused', {
+            host,
+            port,
+            note: 'SV2 reconnect to another host is not followed',
+          });
           s.reconnect = { host: s.target.host, port: s.target.port };
         } else s.reconnect = { host, port };
         this.end('reconnect-request', `pool asked to reconnect to ${s.reconnect.host}:${s.reconnect.port}`);
@@ -825,5 +886,67 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
     const quiet = reason === 'local' || reason === 'reconnect-request';
     this.log[quiet ? 'info' : 'warn']('disconnected', { token: s.token, reason, detail });
     this.emit('disconnected', ev);
+  }
+}
+
+/** What the manager's pool entries may add for SV2 pools. */
+export interface Sv2PoolEntry {
+  url: string;
+  user: string;
+  password?: string;
+  /** Mine on a pool whose URL has no authority key (identity unchecked; explicit opt-in). */
+  allowUnauthenticated?: boolean;
+}
+
+/** The managed client of one `stratum2+tcp://` pool, with the manager's shared settings. */
+export function createSv2Client(
+  p: Sv2PoolEntry,
+  _index: number,
+  c: {
+    label: string;
+    versionRollingMask?: number;
+    readyTimeoutMs?: number;
+    silenceMs?: number;
+    connectTimeoutMs?: number;
+    submitTimeoutMs?: number;
+    userAgent?: string;
+    connector?: Connector;
+    clock: Clock;
+    logger: Logger;
+  },
+): Sv2Client {
+  return new Sv2Client({
+    url: p.url,
+    user: p.user,
+    label: c.label,
+    ...(p.password !== undefined ? { password: p.password } : {}),
+    ...(p.allowUnauthenticated ? { allowUnauthenticated: true } : {}),
+    ...(c.versionRollingMask !== undefined ? { versionRollingMask: c.versionRollingMask } : {}),
+    ...(c.readyTimeoutMs !== undefined ? { readyTimeoutMs: c.readyTimeoutMs } : {}),
+    ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),
+    ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
+    ...(c.submitTimeoutMs !== undefined ? { submitTimeoutMs: c.submitTimeoutMs } : {}),
+    ...(c.userAgent !== undefined ? { userAgent: c.userAgent } : {}),
+    ...(c.connector ? { connector: c.connector } : {}),
+    clock: c.clock,
+    logger: c.logger,
+  });
+}
+
+/** Up-front check of the stratum2+tcp:// entries of a pool list (a ConfigError-style message per pool). */
+export function checkSv2Pools(pools: ReadonlyArray<{ url: string }>, allowUnauthenticated: boolean): void {
+  for (const p of pools) {
+    if (!isSv2Url(p.url)) continue;
+    let ep: Sv2Endpoint;
+    try {
+      ep = parseSv2Url(p.url);
+    } catch (e) {
+      throw new Error((e as Error).message);
+    }
+    if (!ep.authorityKey && !allowUnauthenticated) {
+      throw new Error(
+        `pool url ${p.url}: no authority key — add the pool's public key (stratum2+tcp://host:port/<key>) or pass --sv2-allow-unauthenticated to mine without checking the pool's identity`,
+      );
+    }
   }
 }

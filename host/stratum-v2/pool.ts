@@ -24,10 +24,17 @@ import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { JobFactory, type RandomBytes } from '../pool/jobs.ts';
 import type { NotifyJob } from '../stratum/messages.ts';
-import { buildTemplate, checkNonce, difficultyToTarget, makeWork, swapWords, targetToDifficulty } from '../work/index.ts';
+import {
+  buildTemplate,
+  checkNonce,
+  difficultyToTarget,
+  makeWork,
+  swapWords,
+  targetToDifficulty,
+} from '../work/index.ts';
 import { encodeAuthorityKey, signCertificate, xonlyPublicKey } from './certificate.ts';
 import { bigToBytes32, ellswiftCreate, publicX } from './ellswift.ts';
-import { decodeFrame, encodeFrame, encryptFrame, FrameDecoder } from './framing.ts';
+import { decodeFrame, encodeFrame, encryptFrame, type Frame, FrameDecoder } from './framing.ts';
 import type { Sv2Message } from './messages.ts';
 import { type PoolCipher, respondNx } from './pool-noise.ts';
 
@@ -274,7 +281,10 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
     for (const c of this.conns.values()) {
       if (!c.toMiner) continue;
       const t = c.toMiner;
-      this.write(c, encryptFrame(frame, (b) => t.seal(b)));
+      this.write(
+        c,
+        encryptFrame(frame, (b) => t.seal(b)),
+      );
     }
   }
 
@@ -307,7 +317,10 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
   private send(c: Conn, m: Sv2Message): void {
     const t = c.toMiner;
     if (!t || c.socket.destroyed) return;
-    this.write(c, encryptFrame(encodeFrame(m), (b) => t.seal(b)));
+    this.write(
+      c,
+      encryptFrame(encodeFrame(m), (b) => t.seal(b)),
+    );
   }
 
   private onData(c: Conn, d: Buffer): void {
@@ -342,7 +355,7 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
       data = b.subarray(64);
       if (data.length === 0) return;
     }
-    let frames;
+    let frames: Frame[];
     try {
       frames = c.decoder!.push(data);
     } catch (e) {
@@ -352,7 +365,7 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
       return;
     }
     for (const f of frames) {
-      let m;
+      let m: ReturnType<typeof decodeFrame>;
       try {
         m = decodeFrame(f);
       } catch (e) {
@@ -395,9 +408,11 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
           });
           return;
         }
+        // biome-ignore lint/complexity/useMathMinMax: bigint targets (Math.min takes numbers)
         const target = m.maxTarget < this.target ? m.maxTarget : this.target;
         const prefix = new Uint8Array(ext ? PREFIX_LEN : EXTENSION_BYTES);
-        new DataView(prefix.buffer).setUint32(0, (this.prefixSeq = (this.prefixSeq + 1) >>> 0), false);
+        this.prefixSeq = (this.prefixSeq + 1) >>> 0;
+        new DataView(prefix.buffer).setUint32(0, this.prefixSeq, false);
         if (!ext) prefix.set(this.rnd(EXTENSION_BYTES - PREFIX_LEN), PREFIX_LEN);
         const ch: Channel = {
           id: ++this.channelSeq,
@@ -441,7 +456,11 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
       case 'UpdateChannel': {
         const ch = c.channels.get(m.channelId);
         if (!ch) {
-          this.send(c, { type: 'UpdateChannelError', channelId: m.channelId, errorCode: 'invalid-channel-id' });
+          this.send(c, {
+            type: 'UpdateChannelError',
+            channelId: m.channelId,
+            errorCode: 'invalid-channel-id',
+          });
           return;
         }
         if (m.maximumTarget < ch.target) {
@@ -460,7 +479,8 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
 
   private makeJob(ch: Channel, minNtime: number): ServerJob {
     const notify = this.factory.job(minNtime, false);
-    const id = (this.jobSeq = (this.jobSeq + 1) >>> 0);
+    this.jobSeq = (this.jobSeq + 1) >>> 0;
+    const id = this.jobSeq;
     const job: ServerJob = {
       id,
       notify,
@@ -490,7 +510,10 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
   private standardWork(ch: Channel, j: ServerJob) {
     const t = buildTemplate(
       j.notify,
-      { extranonce1: Buffer.from(ch.prefix.subarray(0, EXTENSION_BYTES - 2)).toString('hex'), extranonce2Size: 2 },
+      {
+        extranonce1: Buffer.from(ch.prefix.subarray(0, EXTENSION_BYTES - 2)).toString('hex'),
+        extranonce2Size: 2,
+      },
       {},
     );
     return makeWork(t, Buffer.from(ch.prefix.subarray(EXTENSION_BYTES - 2)).toString('hex'));
@@ -534,16 +557,30 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
     this.emit('share', { conn: c.id, channelId: ch, jobId, accepted: false, errorCode: code });
   }
 
-  private onSubmit(c: Conn, m: Extract<Sv2Message, { type: 'SubmitSharesExtended' | 'SubmitSharesStandard' }>): void {
+  private onSubmit(
+    c: Conn,
+    m: Extract<Sv2Message, { type: 'SubmitSharesExtended' | 'SubmitSharesStandard' }>,
+  ): void {
     const ch = c.channels.get(m.channelId);
-    if (!ch) return this.reject(c, m.channelId, m.sequenceNumber, m.jobId, 'invalid-channel-id');
+    if (!ch) {
+      this.reject(c, m.channelId, m.sequenceNumber, m.jobId, 'invalid-channel-id');
+      return;
+    }
     const j = ch.jobs.get(m.jobId);
-    if (j && j.blockSeq !== this.blockSeq) return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'stale-share');
-    if (!j) return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-job-id');
-    let work;
+    if (j && j.blockSeq !== this.blockSeq) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'stale-share');
+      return;
+    }
+    if (!j) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-job-id');
+      return;
+    }
+    let work: ReturnType<typeof makeWork>;
     if (m.type === 'SubmitSharesExtended') {
-      if (ch.kind !== 'extended' || m.extranonce.length !== ch.extranonceSize)
-        return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-extranonce-size');
+      if (ch.kind !== 'extended' || m.extranonce.length !== ch.extranonceSize) {
+        this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-extranonce-size');
+        return;
+      }
       const pad = MAX_EXTENDED_EXTRANONCE - ch.extranonceSize;
       const en = Buffer.concat([Buffer.from(m.extranonce), Buffer.alloc(pad)]);
       const t = buildTemplate(
@@ -553,19 +590,32 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
       );
       work = makeWork(t, en.toString('hex'));
     } else {
-      if (ch.kind !== 'standard') return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-channel-id');
+      if (ch.kind !== 'standard') {
+        this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-channel-id');
+        return;
+      }
       work = this.standardWork(ch, j);
     }
     const jobVersion = Number.parseInt(j.notify.version, 16);
-    if (((m.version ^ jobVersion) & ~0x1fffe000) >>> 0 !== 0)
-      return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-version');
-    if (m.ntime < j.minNtime || m.ntime > j.minNtime + NTIME_WINDOW)
-      return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-timestamp');
+    if (((m.version ^ jobVersion) & ~0x1fffe000) >>> 0 !== 0) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-version');
+      return;
+    }
+    if (m.ntime < j.minNtime || m.ntime > j.minNtime + NTIME_WINDOW) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'invalid-timestamp');
+      return;
+    }
     const check = checkNonce(work, m.nonce, { version: m.version, ntime: m.ntime, ticketDifficulty: 1e-12 });
     const hash = BigInt(`0x${check.hashHex}`);
-    if (hash > ch.target) return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'difficulty-too-low');
+    if (hash > ch.target) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'difficulty-too-low');
+      return;
+    }
     const key = `${m.jobId}/${m.type === 'SubmitSharesExtended' ? Buffer.from(m.extranonce).toString('hex') : ''}/${m.nonce}/${m.ntime}/${m.version}`;
-    if (ch.seen.has(key)) return this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'duplicate-share');
+    if (ch.seen.has(key)) {
+      this.reject(c, ch.id, m.sequenceNumber, m.jobId, 'duplicate-share');
+      return;
+    }
     ch.seen.add(key);
     if (ch.seen.size > 100_000) ch.seen.clear();
     const difficulty = targetToDifficulty(ch.target);
@@ -578,6 +628,12 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
       newSubmitsAcceptedCount: 1,
       newSharesSum: BigInt(Math.max(1, Math.round(difficulty))),
     });
-    this.emit('share', { conn: c.id, channelId: ch.id, jobId: m.jobId, accepted: true, difficulty: check.difficulty });
+    this.emit('share', {
+      conn: c.id,
+      channelId: ch.id,
+      jobId: m.jobId,
+      accepted: true,
+      difficulty: check.difficulty,
+    });
   }
 }

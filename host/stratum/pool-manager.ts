@@ -35,6 +35,7 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { createSv2Client, isSv2Url, type Sv2ClientEvents } from '../stratum-v2/client.ts';
 import {
   type ClientEvents,
   type ClientJob,
@@ -65,6 +66,8 @@ export interface PoolConfig {
   allowRedirect?: boolean;
   tlsCaFile?: string;
   tlsInsecure?: boolean;
+  /** stratum2+tcp:// (Stratum V2) without an authority key in the URL: allowed only with this. */
+  allowUnauthenticated?: boolean;
 }
 
 /** What the manager itself reads from a pool entry (the rest goes to the client factory). */
@@ -548,8 +551,9 @@ export class PoolManager<
     };
     const factory =
       o.createClient ??
-      // Without a factory the pools are Bitcoin pools (PoolConfig) and the jobs/shares StratumClient's.
-      (createStratumClient as unknown as CreateManagedClient<Job, Share, Pool>);
+      // Without a factory the pools are Bitcoin pools (PoolConfig) and the jobs/shares StratumClient's
+      // (a stratum2+tcp:// pool gets the Stratum V2 client, which emits and takes the same types).
+      (createBitcoinClient as unknown as CreateManagedClient<Job, Share, Pool>);
     const c = factory(p, i, common);
     c.on('connected', ({ poolToken }) => {
       this.tokenPool.set(poolToken, i);
@@ -616,7 +620,12 @@ export class PoolManager<
   }
 }
 
-/** The default factory: a Bitcoin StratumClient for a PoolConfig. */
+/** The default factory: Stratum V2 for stratum2+tcp:// URLs, else a V1 StratumClient. */
+export function createBitcoinClient(p: PoolConfig, index: number, c: ManagedClientCommon): ManagedClient {
+  return isSv2Url(p.url) ? createSv2Client(p, index, c) : createStratumClient(p, index, c);
+}
+
+/** A Bitcoin StratumClient (V1) for a PoolConfig. */
 export function createStratumClient(p: PoolConfig, _index: number, c: ManagedClientCommon): StratumClient {
   return new StratumClient({
     url: p.url,
@@ -653,6 +662,8 @@ export function managedSessionOptions(
 
 // Compile-time check: the Bitcoin client is a ManagedClient of its own job and share types.
 const bitcoinIsManaged: CreateManagedClient = createStratumClient;
+const sv2EventsFit: [ManagedEventsMismatch<Sv2ClientEvents>] extends [never] ? true : false = true;
+void sv2EventsFit;
 const bitcoinEventsFit: [ManagedEventsMismatch<ClientEvents>] extends [never] ? true : false = true;
 void bitcoinIsManaged;
 void bitcoinEventsFit;
