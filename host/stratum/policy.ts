@@ -98,8 +98,10 @@ export type UnhealthyReason = 'silence' | 'submit-timeout' | 'unanswered-submits
 interface PoolState {
   /** A connect was issued and no disconnect seen since. */
   open: boolean;
-  /** Unproductive disconnects in a row (backoff exponent, switch threshold). */
+  /** Unproductive disconnects in a row (backoff exponent); reset only by useful work. */
   attempts: number;
+  /** Failures during this visit (switch threshold); also reset when the pool is left. */
+  tries: number;
   /** Probes launched (or returns that did not last) since the pool last proved useful. */
   probeAttempts: number;
   readyAt: number | undefined;
@@ -174,6 +176,7 @@ export class PoolPolicy {
     this.p = Array.from({ length: opts.pools }, () => ({
       open: false,
       attempts: 0,
+      tries: 0,
       probeAttempts: 0,
       readyAt: undefined,
       lastJobAt: undefined,
@@ -440,6 +443,7 @@ export class PoolPolicy {
     if (old !== i && old !== this.activeIdx) out.push({ kind: 'close', pool: old, detail: 'manual switch' });
     if (probe !== undefined && probe !== i) out.push({ kind: 'close', pool: probe, detail: 'manual switch' });
     this.p[i]!.attempts = 0;
+    this.p[i]!.tries = 0;
     this.failedThisRound.clear();
     out.push(...this.connect(i, false, now));
     return out;
@@ -502,6 +506,7 @@ export class PoolPolicy {
   private proved(i: number): void {
     const p = this.p[i]!;
     p.attempts = 0;
+    p.tries = 0;
     p.probeAttempts = 0;
     p.returned = false;
   }
@@ -538,18 +543,21 @@ export class PoolPolicy {
       p.probeAttempts++;
     }
     const limit = this.o.failuresBeforeSwitch;
-    p.attempts = immediate ? limit : p.attempts + 1;
+    p.attempts++;
+    p.tries = immediate ? limit : p.tries + 1;
     this.lastSwitchReason = `pool${i} ${reason}`;
     const out: PolicyAction[] = [
       log('warn', 'pool_failed', { index: i, reason, detail, failures: p.attempts }),
     ];
-    if (p.attempts < limit) {
+    if (p.tries < limit) {
       this.retry(i, Math.max(minDelayMs, this.backoff(p.attempts)), now);
       return out;
     }
-    p.attempts = 0;
+    p.tries = 0;
     this.failedThisRound.add(i);
     const next = (i + 1) % this.o.pools;
+    // The next pool starts at once unless it, too, has been unproductive lately (then its own backoff).
+    const nextAttempts = this.p[next]!.attempts;
     if (this.failedThisRound.size >= this.o.pools) {
       this.failedThisRound.clear();
       this.idleRounds++;
@@ -560,10 +568,10 @@ export class PoolPolicy {
         );
         out.push({ kind: 'idle', reason: 'all pools down' });
       }
-      this.retry(next, Math.max(minDelayMs, this.backoff(this.idleRounds + 1)), now);
+      this.retry(next, Math.max(minDelayMs, this.backoff(Math.max(this.idleRounds + 1, nextAttempts))), now);
       return out;
     }
-    this.retry(next, 0, now);
+    this.retry(next, Math.max(minDelayMs, nextAttempts > 0 ? this.backoff(nextAttempts) : 0), now);
     return out;
   }
 
