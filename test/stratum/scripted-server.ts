@@ -54,6 +54,13 @@ export class ScriptedServer {
   readonly submitReplies: Reply[] = [];
   /** When true the server reads but never writes (a "zombie" pool). */
   silent = false;
+  /**
+   * A hostile script: called for every message received (before the default answer); return true when
+   * it answered the message itself (the default answer is then skipped).
+   */
+  onRequest:
+    | ((conn: number, m: { id?: unknown; method?: string; params?: unknown[] }) => boolean)
+    | undefined;
   private seq = 0;
   private constructor(
     private readonly server: Server,
@@ -108,12 +115,15 @@ export class ScriptedServer {
         if (m.params !== undefined) rec.params = m.params;
         if ('result' in m) rec.result = m.result;
         this.received.push(rec);
-        if (!this.silent) this.answer(conn, m);
+        if (this.silent) continue;
+        if (this.onRequest?.(conn, m)) continue;
+        this.answer(conn, m);
       }
     });
   }
 
-  private answer(conn: number, m: { id?: unknown; method?: string; params?: unknown[] }): void {
+  /** The default answer to a message (a hostile script may call it, then misbehave). */
+  answer(conn: number, m: { id?: unknown; method?: string; params?: unknown[] }): void {
     const o = this.opts;
     const write = (v: unknown) => this.sendTo(conn, typeof v === 'string' ? v : JSON.stringify(v));
     switch (m.method) {
