@@ -100,6 +100,17 @@ export class Gateway extends EventEmitter<{
       logger: o.logger ?? silentLogger,
     });
     this.found = new FoundBlocks(o.foundBlocksFile);
+    this.server.on('share', (e) => {
+      if (e.accepted) this.log.debug('share.accepted', { ...e });
+      else
+        this.log.debug('share.rejected', {
+          conn: e.conn,
+          worker: e.worker,
+          jobId: e.jobId,
+          code: e.code,
+          message: e.message,
+        });
+    });
     this.server.on('block', (b) => {
       void this.submit(b);
     });
@@ -137,8 +148,15 @@ export class Gateway extends EventEmitter<{
     this.clock.clearInterval(this.pollTimer);
     this.clock.clearInterval(this.refreshTimer);
     this.peer?.stop();
+    this.rpc.close();
     await this.server.close();
     await this.fetching?.catch(() => {});
+  }
+
+  /** Starts the P2P peer (when not given in the options, e.g. a default chosen after start()). */
+  connectPeer(spec: string): void {
+    if (this.peer) return;
+    this.startPeer(spec);
   }
 
   private startPeer(spec: string): void {
@@ -273,7 +291,15 @@ export class Gateway extends EventEmitter<{
     this.counters.templates++;
     if (clean) this.counters.cleanJobs++;
     const jobId = this.server.setJob(job, clean);
-    this.log.info('job', { jobId, height: t.height, clean, txs: t.transactions.length, source });
+    this.log.info('job', {
+      jobId,
+      height: t.height,
+      clean,
+      txs: t.transactions.length,
+      source,
+      miners: this.server.notifiedCount,
+      prev: t.previousblockhash,
+    });
     this.emit('job', { jobId, clean, height: t.height, source });
   }
 

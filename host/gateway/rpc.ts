@@ -88,6 +88,12 @@ export class NodeRpc {
     this.auth = `Basic ${Buffer.from(text).toString('base64')}`;
   }
 
+  /** Aborts every call in flight (shutdown). */
+  private readonly closing = new AbortController();
+  close(): void {
+    this.closing.abort();
+  }
+
   async call<T = unknown>(
     method: string,
     params: unknown[] = [],
@@ -100,9 +106,15 @@ export class NodeRpc {
     if (this.auth) headers.authorization = this.auth;
     let res: Response;
     try {
-      res = await fetch(this.url, { method: 'POST', body, headers, signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(this.url, {
+        method: 'POST',
+        body,
+        headers,
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.closing.signal]),
+      });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
+      if (this.closing.signal.aborted) throw new NodeRpcError('unreachable', `${method}: gateway stopping`);
       if (err.name === 'TimeoutError' || err.name === 'AbortError')
         throw new NodeRpcError(
           'timeout',

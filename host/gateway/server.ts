@@ -91,6 +91,12 @@ export interface GatewayShareEvent {
   difficulty?: number;
   shareDifficulty?: number;
   hash?: string;
+  /** The submitted work, for accepted shares (lets anyone re-verify them). */
+  extranonce1?: string;
+  extranonce2?: string;
+  ntime?: string;
+  nonce?: string;
+  version?: string;
 }
 
 export interface BlockCandidate {
@@ -185,6 +191,12 @@ export class GatewayServer extends EventEmitter<{
   }
   get url(): string {
     return `stratum+tcp://${this.o.host ?? '127.0.0.1'}:${this.boundPort}`;
+  }
+  /** Connections that receive jobs (subscribed and authorized). */
+  get notifiedCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.notified) n++;
+    return n;
   }
   get connectionCount(): number {
     return this.conns.size;
@@ -718,6 +730,11 @@ export class GatewayServer extends EventEmitter<{
       difficulty,
       shareDifficulty: shareDiff,
       hash: hashHex,
+      extranonce1: c.extranonce1,
+      extranonce2: en2!.toLowerCase(),
+      ntime: ntimeHex!.toLowerCase(),
+      nonce: nonceHex!.toLowerCase(),
+      version: hex32(version),
     });
     if (hash <= s.job.networkTarget) {
       this.totals.blocks++;

@@ -1,0 +1,77 @@
+/**
+ * `asicd gateway`: a Stratum server for the miners of a LAN, bridged to a Bitcoin node (RPC for
+ * templates and blocks, P2P for new-block announcements). Solo mining on your own node.
+ */
+import { createLogger, type LogFormat, type LogLevel } from '../../lib/log.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { GatewayConfigError, gatewayHelp, gatewayOptionsOf, parseGatewayFlags } from '../gateway/options.ts';
+import { DEFAULT_PORT } from '../p2p/codec.ts';
+
+export const summary =
+  'solo-mining gateway: Stratum server for LAN miners, fed by your Bitcoin node (RPC + P2P)';
+export const usage = `asicd gateway --node-rpc URL --payout ADDRESS [--listen HOST:PORT] [options]
+
+Serves Stratum V1 jobs built from the node's getblocktemplate (segwit) to the miners on your LAN, learns
+of new blocks over the P2P protocol (then long-polling, then polling), and submits the blocks your
+miners find (submitblock + P2P relay), keeping a list of them. Listens on loopback unless told
+otherwise. SIGINT/SIGTERM: stops cleanly.
+
+Options:
+${gatewayHelp()}`;
+
+export async function run(argv: string[]): Promise<number> {
+  let flags: ReturnType<typeof parseGatewayFlags>;
+  try {
+    flags = parseGatewayFlags(argv);
+  } catch (e) {
+    if (e instanceof GatewayConfigError) {
+      console.error(`asicd gateway: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const log = createLogger({
+    format: (flags['log-format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'),
+    level: flags['log-level'] as LogLevel,
+  });
+  const opts = gatewayOptionsOf(flags);
+  const gw = new Gateway({ ...opts, logger: log });
+  let port: number;
+  try {
+    port = await gw.start();
+  } catch (e) {
+    console.error(`asicd gateway: ${(e as Error).message}`);
+    await gw.stop().catch(() => {});
+    return 1;
+  }
+  // P2P default: the RPC host on the network's default port (known once the node said its chain).
+  if (flags.p2p === undefined && gw.network)
+    gw.connectPeer(`${new URL(opts.rpc.url).hostname}:${DEFAULT_PORT[gw.network]}`);
+  process.stdout.write(
+    `asicd gateway: serving ${gw.network} work from ${gw.rpc.printable} on stratum+tcp://${opts.listenHost}:${port}, paying ${opts.payout}\n`,
+  );
+  const statsEvery = Number(flags['stats-seconds']);
+  const stats =
+    statsEvery > 0
+      ? setInterval(() => {
+          for (const w of gw.server.workers()) log.info('gateway.worker', { ...w });
+          log.info('gateway.stats', {
+            miners: gw.server.connectionCount,
+            ...gw.server.totals,
+            ...gw.counters,
+            peer: gw.peer?.ready ?? false,
+          });
+        }, statsEvery * 1000)
+      : undefined;
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    const d = Number(flags.duration);
+    if (d > 0) setTimeout(done, d * 1000).unref();
+  });
+  if (stats) clearInterval(stats);
+  await gw.stop();
+  log.info('gateway.stopped', { blocksFound: gw.found.list().length });
+  return 0;
+}
