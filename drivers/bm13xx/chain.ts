@@ -274,10 +274,10 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     }
   }
 
-  private async run(steps: InitStep[]): Promise<void> {
+  private async run(steps: InitStep[], o: { noRampPause?: boolean } = {}): Promise<void> {
     for (const s of steps) {
       await this.send(s.frame);
-      const ms = this.pauseMs(s.pause);
+      const ms = o.noRampPause && s.pause === 'ramp' ? 0 : this.pauseMs(s.pause);
       if (ms > 0) await this.clock.sleep(ms);
     }
   }
@@ -517,13 +517,19 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     this.log.info('chain.version-mask', { mask: `0x${this.versionMask.toString(16)}` });
   }
 
-  /** Ramps to a new frequency in 6.25 MHz steps and rewrites the hash counting number. */
-  async setFrequency(mhz: number): Promise<void> {
+  /**
+   * Ramps to a new frequency in 6.25 MHz steps and rewrites the hash counting number. `fastDown`: a ramp
+   * *down* goes out without the per-step settling pause (the stop path: current falls, nothing to settle;
+   * a ramp up always pauses).
+   */
+  async setFrequency(mhz: number, o: { fastDown?: boolean } = {}): Promise<void> {
     if (this.st !== 'ready' && this.st !== 'idle') {
       throw new ChainError('not-ready', `chain on ${this.transport.path} is ${this.st}`);
     }
     const chips = this.info_?.chips ?? 1;
-    await this.run(rampSteps(this.model, this.currentMHz, mhz, chips));
+    await this.run(rampSteps(this.model, this.currentMHz, mhz, chips), {
+      noRampPause: o.fastDown === true && mhz <= this.currentMHz,
+    });
     this.log.info('chain.frequency', { from: this.currentMHz, to: mhz });
     this.currentMHz = mhz;
     if (this.info_) this.info_.frequencyMHz = mhz;

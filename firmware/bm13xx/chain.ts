@@ -47,6 +47,16 @@ export interface ReplayOptions {
   tickMs?: number;
 }
 
+/**
+ * Answer mode (tests of job boundaries): the moment a job frame is complete, each entry's nonce is reported
+ * for that job — synchronously, inside the host's write() (before the write resolves), as a real chain
+ * can answer within a millisecond. The chips do not hash meanwhile. The nonces are the caller's (valid for
+ * the job it expects, e.g. a public block rebuilt as a pool job).
+ */
+export interface AnswerOptions {
+  nonces: readonly ReplayNonce[];
+}
+
 export interface EmulatedChainOptions {
   model: ChipModel | string;
   /** Chips in the chain (1..256). */
@@ -78,6 +88,7 @@ export interface EmulatedChainOptions {
   strictBaud?: boolean;
   faults?: Partial<ChainFaults>;
   replay?: ReplayOptions;
+  answer?: AnswerOptions;
 }
 
 export interface ChainStats {
@@ -98,6 +109,8 @@ export interface ChainStats {
   silencedReplies: number;
   baudMismatchBytes: number;
   replayed: number;
+  /** Nonce frames sent by answer mode. */
+  answered: number;
   hashes: number;
 }
 
@@ -166,6 +179,7 @@ export class EmulatedChain {
   private tokens = 0;
   private tokenTime = 0;
   private replay: ReplayOptions | undefined;
+  private answer: AnswerOptions | undefined;
   private replayStart = 0;
   private replayEmitted = 0;
   private replayIndex = 0;
@@ -188,6 +202,7 @@ export class EmulatedChain {
     silencedReplies: 0,
     baudMismatchBytes: 0,
     replayed: 0,
+    answered: 0,
   };
 
   constructor(opts: EmulatedChainOptions) {
@@ -224,6 +239,7 @@ export class EmulatedChain {
     for (let i = 0; i < n; i++) this.chips.push(this.newChip(i));
     this.updateRanges();
     if (opts.replay) this.replay = { ...opts.replay };
+    if (opts.answer) this.answer = { ...opts.answer };
   }
 
   // ---------------- ByteTransport shape ----------------
@@ -383,7 +399,38 @@ export class EmulatedChain {
     }
   }
 
+  /** Starts (options) or stops (undefined) answer mode. While answering the chips do not hash. */
+  setAnswer(opts: AnswerOptions | undefined): void {
+    this.answer = opts ? { ...opts } : undefined;
+    if (!opts) this.kick();
+  }
+
   // ---------------- internals ----------------
+
+  /** Answer mode: the known nonces for the job just loaded, straight onto the line. */
+  private answerJob(): void {
+    const a = this.answer;
+    if (!a || !this.open_) return;
+    for (const entry of a.nonces) {
+      const nw = bswap32(entry.nonce);
+      const chip = this.chips.find((c) => c.job && c.owns(nw)) ?? this.chips.find((c) => c.job);
+      if (!chip?.job || chip.faults.silent) continue;
+      const sub =
+        entry.subId ?? (this.info.jobFormat === 'header' ? nw & ((1 << this.info.subIdBits) - 1) : 0);
+      const frame = nonceReply(
+        new Uint8Array(chip.replyLength),
+        chip.replyLength,
+        nw,
+        0,
+        chip.b7(chip.job.id, sub),
+        entry.versionBits ?? 0,
+      );
+      this.s.nonceReplies++;
+      this.s.answered++;
+      this.send(frame);
+    }
+    this.deliver();
+  }
 
   private newChip(index: number): EmulatedChip {
     return new EmulatedChip(this.info, index, this.chipConfig, this.onChipNonce);
@@ -415,7 +462,8 @@ export class EmulatedChain {
           break;
         }
       }
-      this.kick();
+      if (this.answer) this.answerJob();
+      else this.kick();
       return;
     }
     this.s.commands++;
@@ -556,7 +604,7 @@ export class EmulatedChain {
 
   /** Starts the background hashing loop when there is work. */
   private kick(): void {
-    if (this.running || !this.open_ || !this.autoHash || this.replay) return;
+    if (this.running || !this.open_ || !this.autoHash || this.replay || this.answer) return;
     if (!this.chips.some((c) => c.busy)) return;
     this.running = true;
     this.tokenTime = this.clock.now();
@@ -566,7 +614,7 @@ export class EmulatedChain {
 
   private readonly loop = (): void => {
     this.hashImmediate = undefined;
-    if (!this.open_ || !this.autoHash || this.replay) {
+    if (!this.open_ || !this.autoHash || this.replay || this.answer) {
       this.running = false;
       return;
     }

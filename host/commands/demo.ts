@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { redactText } from '../../lib/redact.ts';
 import { ConfigError, type loadConfig, optionsHelp, sourceOf } from '../config.ts';
-import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
+import { loggerFor, runUntilSignalled, StartAborted, startApp } from '../miner/app.ts';
+import { StopRequests } from '../miner/signals.ts';
 import { StratumServer } from '../pool/server.ts';
 import { type ConfigWithState, loadConfigWithState, stateOptions } from '../state/persistent.ts';
+import { exitSoon } from './run.ts';
 
 export const summary = 'run everything on embedded defaults: simulated board, embedded pool and MQTT broker';
 export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--algo sha256d|ethash] [options]
@@ -57,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = loggerFor(cfg);
   if (cfg.algo === 'ethash') return ethashDemo(cfg, log);
+  const stops = new StopRequests({ log }).install();
 
   const pool = new StratumServer({
     difficulty: Number(cfg['pool.difficulty'] ?? DEMO_DIFFICULTY),
@@ -69,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     const app = await startApp({
       cfg,
       log,
+      stops,
       embeddedBroker: true,
       onStop: () => pool.close(),
       ...stateOptions(loaded, log),
@@ -84,15 +88,22 @@ export async function run(argv: string[]): Promise<number> {
         `  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`,
       );
     say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
-    return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true });
+    return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true }, stops);
   } catch (err) {
     await pool.close();
+    if (err instanceof StartAborted) {
+      log.info('asicd.stopped', { why: err.message });
+      return 0;
+    }
     if (err instanceof ConfigError) {
       console.error(`asicd demo: ${err.message}`);
       return 2;
     }
     log.error('asicd.failed', { error: (err as Error).message });
     return 1;
+  } finally {
+    stops.dispose();
+    exitSoon();
   }
 }
 

@@ -1,5 +1,7 @@
 import { ConfigError, type loadConfig, optionsHelp } from '../config.ts';
-import { loggerFor, runUntilSignalled, startApp } from '../miner/app.ts';
+import { loggerFor, runUntilSignalled, StartAborted, startApp } from '../miner/app.ts';
+import { SHUTDOWN_BUDGET_TEXT } from '../miner/shutdown.ts';
+import { StopRequests } from '../miner/signals.ts';
 import {
   type ConfigWithState,
   loadConfigWithState,
@@ -11,8 +13,9 @@ export const summary = 'mine: pool → chips → shares, with thermal protection
 export const usage = `asicd run --board ID --pool URL [--pool URL …] --user WORKER [options]
 
 Drives a board's chips from your pools. Boards: \`asicd boards\`; repurposed hardware:
---board generic --chip BM1370 --chips 4 --device /dev/ttyUSB0. SIGINT/SIGTERM: chips idle, pending
-shares answered or given up after 2 s, exit 0.
+--board generic --chip BM1370 --chips 4 --device /dev/ttyUSB0. SIGINT/SIGTERM (also during start-up):
+chips idle first, pending shares answered or given up, stopped within ${SHUTDOWN_BUDGET_TEXT}, exit 0;
+a second signal exits at once (chips already idle).
 
 Options:
 ${optionsHelp('run')}`;
@@ -31,15 +34,29 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const log = loggerFor(cfg);
+  // Before any device is opened: a signal at any moment gets the same orderly stop.
+  const stops = new StopRequests({ log }).install();
   try {
-    const app = await startApp({ cfg, log, ...stateOptions(loaded, log) });
-    return await runUntilSignalled(app, cfg);
+    const app = await startApp({ cfg, log, stops, ...stateOptions(loaded, log) });
+    return await runUntilSignalled(app, cfg, stops);
   } catch (err) {
+    if (err instanceof StartAborted) {
+      log.info('asicd.stopped', { why: err.message });
+      return 0;
+    }
     if (err instanceof ConfigError) {
       console.error(`asicd run: ${err.message}`);
       return 2;
     }
     log.error('asicd.failed', { error: (err as Error).message });
     return 1;
+  } finally {
+    stops.dispose();
+    exitSoon();
   }
+}
+
+/** After the stop: leave even if a stray handle (a socket of a dead pool) would keep the loop alive. */
+export function exitSoon(ms = 500): void {
+  setTimeout(() => process.exit(), ms).unref();
 }

@@ -21,7 +21,17 @@ import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemet
 import { UNMONITORED_WARNING } from '../thermal/index.ts';
 import { Miner } from './daemon.ts';
 import { openBoardHardware } from './hardware.ts';
+import { SHUTDOWN_BUDGET_MS } from './shutdown.ts';
+import { StopRequests } from './signals.ts';
 import { formatStatus } from './status.ts';
+
+/** A stop was requested (signal) before the daemon was up; everything opened so far was stopped. */
+export class StartAborted extends Error {
+  constructor(why: string) {
+    super(`stopped during start-up (${why})`);
+    this.name = 'StartAborted';
+  }
+}
 
 export interface App {
   miner: Miner;
@@ -127,6 +137,11 @@ export interface StartOptions {
   /** The state file and what was loaded from it (host/state/). */
   stateFile?: string;
   state?: StateFile;
+  /**
+   * Stop requests, installed by the caller before this opens any device. A request during start-up
+   * stops what was opened (chips idle) and rejects with StartAborted.
+   */
+  stops?: StopRequests;
 }
 
 export async function startApp(o: StartOptions): Promise<App> {
@@ -152,6 +167,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     telemetryConfig.deviceId !== undefined ? { configured: telemetryConfig.deviceId } : {},
   );
   log.info('asicd.start', { board: board.id, deviceId, config: describeConfig(cfg) });
+  const stops = o.stops;
   const frequencyMhz = (cfg.frequency as number | undefined) ?? board.limits.frequencyMhz.default;
   const hardware = await openBoardHardware(board, {
     clock,
@@ -163,6 +179,10 @@ export async function startApp(o: StartOptions): Promise<App> {
       ? { maxHashesPerSecond: Number(cfg.maxHashrate) }
       : {}),
   });
+  if (stops?.requested) {
+    await hardware.close();
+    throw new StartAborted(stops.requested);
+  }
   const fan = cfg.fan === undefined || cfg.fan === 'auto' ? 'auto' : Number(cfg.fan);
   const miner = new Miner({
     board,
@@ -184,7 +204,15 @@ export async function startApp(o: StartOptions): Promise<App> {
     clock,
     logger: log,
   });
+  // A signal while the chips are enumerated or ramped stops the miner at once (chips idle first).
+  stops?.setSecondSignalHooks({ safe: () => miner.chipsIdle, makeSafe: () => miner.idleChips() });
+  const offStop = stops?.onStop(() => void miner.stop());
   await miner.start();
+  offStop?.();
+  if (stops?.requested) {
+    await miner.stop();
+    throw new StartAborted(stops.requested);
+  }
   const source = new PersistentSource(miner, {
     ...(o.stateFile !== undefined ? { file: o.stateFile } : {}),
     ...(o.state !== undefined ? { state: o.state } : {}),
@@ -287,10 +315,13 @@ async function startHttpFor(
 }
 
 /**
- * Runs until SIGINT/SIGTERM (or `duration` seconds), with the live status on a terminal. Resolves with
- * the exit code: 0 after an orderly stop.
+ * Runs until a stop request (SIGINT/SIGTERM through `stops`, or `duration` seconds), with the live status
+ * on a terminal. Resolves with the exit code: 0 after an orderly stop (within SHUTDOWN_BUDGET_MS), 1 when
+ * the stop failed or overran the budget by more than a second.
  */
-export async function runUntilSignalled(app: App, cfg: Config): Promise<number> {
+export async function runUntilSignalled(app: App, cfg: Config, stopRequests?: StopRequests): Promise<number> {
+  const stops = stopRequests ?? new StopRequests({ log: app.log }).install();
+  stops.setSecondSignalHooks({ safe: () => app.miner.chipsIdle, makeSafe: () => app.miner.idleChips() });
   const tty = process.stdout.isTTY === true;
   const showStatus = cfg.status === undefined ? tty : cfg.status === true;
   if (showStatus) {
@@ -304,15 +335,16 @@ export async function runUntilSignalled(app: App, cfg: Config): Promise<number> 
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const finish = (why: string) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       if (timer) clearTimeout(timer);
       if (tty && showStatus) process.stdout.write('\n');
-      app.log.info('asicd.stopping', { why });
+      app.log.info('asicd.stopping', { why, budgetMs: SHUTDOWN_BUDGET_MS });
       const hard = setTimeout(() => {
-        app.log.error('asicd.stop_timeout', { after: '10 s' });
-        resolve(1);
-      }, 10_000);
+        app.log.error('asicd.stop_timeout', {
+          afterMs: SHUTDOWN_BUDGET_MS + 1000,
+          chipsIdle: app.miner.chipsIdle,
+        });
+        resolve(app.miner.chipsIdle ? 0 : 1);
+      }, SHUTDOWN_BUDGET_MS + 1000);
       hard.unref();
       app.stop().then(
         () => {
@@ -326,9 +358,7 @@ export async function runUntilSignalled(app: App, cfg: Config): Promise<number> 
         },
       );
     };
-    const onSignal = (sig: NodeJS.Signals) => finish(sig);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    stops.onStop(finish);
     // A bug anywhere must not leave chips hashing unattended: fans to 100 %, chips idle, exit 1.
     const onCrash = (err: unknown) => {
       app.log.error('asicd.crash', {
@@ -342,6 +372,6 @@ export async function runUntilSignalled(app: App, cfg: Config): Promise<number> 
     };
     process.once('uncaughtException', onCrash);
     process.once('unhandledRejection', onCrash);
-    if (duration > 0) timer = setTimeout(() => finish(`duration ${duration} s`), duration * 1000);
+    if (duration > 0) timer = setTimeout(() => stops.request(`duration ${duration} s`), duration * 1000);
   });
 }

@@ -37,6 +37,7 @@ import {
   jobIntervalMs,
   type ShareCandidate,
 } from './scheduler.ts';
+import { SHUTDOWN_BUDGET_MS, SHUTDOWN_CLOSE_MS } from './shutdown.ts';
 
 /** What the daemon needs from a chain (a driver over a transport, real or emulated). */
 export interface ChainRuntime extends ChainPort {
@@ -87,6 +88,8 @@ export interface MinerOptions {
   thermal?: boolean;
   targetTempC?: number;
   maxTempC?: number;
+  /** Protection tuning (tests shorten the cool-down before a resume; defaults from host/thermal). */
+  thermalTuning?: { minCooldownMs?: number; hysteresisC?: number };
   /** Version mask the chips roll (BIP 310 request); default 0x1fffe000. */
   versionMask?: number;
   /** Chip job interval override (ms); default from the model (ESP-Miner). */
@@ -159,6 +162,8 @@ export class Miner implements MinerSource {
     this.fanMode = o.fan === undefined || o.fan === 'auto' ? 'auto' : 'manual';
     const versionMask = o.versionMask ?? 0x1fffe000;
     this.pools = new PoolManager({
+      // Pending submits get what the shutdown budget leaves after the chips idled (see stop()).
+      stopTimeoutMs: SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS - 400,
       ...o.pool,
       pools: o.pools,
       versionRollingMask: versionMask,
@@ -176,6 +181,7 @@ export class Miner implements MinerSource {
               targetC: o.targetTempC ?? lim.targetTempC,
               frequencyMHz: this.frequency,
               minFrequencyMHz: lim.frequencyMhz.min,
+              ...o.thermalTuning,
             },
             fanControl: { targetC: o.targetTempC ?? lim.targetTempC, minDuty: lim.minFanPercent },
             clock: this.clock,
@@ -218,6 +224,8 @@ export class Miner implements MinerSource {
       this.unsubs.push(chain.onDown(() => this.onChainDown(i)));
     }
     await this.initChains();
+    // A stop requested during init (a signal while the chips were being brought up) wins.
+    if (this.stopped) return;
     this.pools.on('job', (j) => this.onJob(j));
     this.pools.on('idle', () => {
       this.poolActive = false;
@@ -258,9 +266,15 @@ export class Miner implements MinerSource {
     try {
       await Promise.all(chains.map((c) => c.init(this.frequency)));
     } catch (err) {
+      if (this.stopped) return;
       const retry = this.o.chainRetryMs ?? 10_000;
       this.fault('chain', 'error', `${(err as Error).message}; retrying in ${retry / 1000} s`);
       if (!this.stopped) this.retryTimer = this.clock.setTimeout(() => void this.initChains(), retry);
+      return;
+    }
+    if (this.stopped) {
+      // stop() ran while the chains were initialising: they took an idle() that init may have undone.
+      await this.idleChips();
       return;
     }
     this.chainsReady = true;
@@ -281,27 +295,63 @@ export class Miner implements MinerSource {
     this.retryTimer = this.clock.setTimeout(() => void this.initChains(), this.o.chainRetryMs ?? 10_000);
   }
 
-  /** Chips idle at once; pending submits get up to 2 s; then everything closes. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** True once stop() idled the chips (the board is safe even if the rest of the stop is cut short). */
+  get chipsIdle(): boolean {
+    return this.chipsIdled;
+  }
+  private chipsIdled = false;
+  private idlingChips: Promise<void> | undefined;
+
+  /** Idles every chain (bounded by the shutdown budget); the first step of every stop. */
+  idleChips(): Promise<void> {
+    this.idlingChips ??= bounded(
+      Promise.allSettled(this.o.hardware.chains.map((c) => c.idle())).then(() => {
+        this.chipsIdled = true;
+        this.log.info('chains.idle', {});
+      }),
+      SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS,
+    ).finally(() => {
+      this.idlingChips = undefined;
+    });
+    return this.idlingChips;
+  }
+
+  /**
+   * The orderly stop, within SHUTDOWN_BUDGET_MS: chips idle first, then pending submits get what is left
+   * of the budget, then everything closes. Safe at any moment (during init, ramp, failover, a second
+   * call). Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+  private stopping: Promise<void> | undefined;
+
+  private async doStop(): Promise<void> {
+    const t0 = this.clock.now();
     this.stopped = true;
     this.paused = true;
     this.update();
     for (const s of this.schedulers) s.stop();
-    await Promise.allSettled(this.o.hardware.chains.map((c) => c.idle()));
-    await this.pools.stop();
+    await this.idleChips();
     this.clock.clearInterval(this.statusTimer);
     this.clock.clearTimeout(this.retryTimer);
+    const left = SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS - (this.clock.now() - t0);
+    await bounded(this.pools.stop(), Math.max(0, left));
     for (const u of this.unsubs.splice(0)) u();
-    await this.thermal.stop();
+    await bounded(this.thermal.stop(), 200);
     // Leaving: the fan keeps the last duty we write. Chips held in reset need little air (ESP-Miner's 30 %);
     // chips we could only starve of work may still be finishing a job, so they get full air.
     const exitDuty = this.o.hardware.chains.every((c) => c.canHoldReset) ? 30 : 100;
-    await this.o.hardware.fan
-      ?.setDuty(exitDuty)
-      .catch((e) => this.log.warn('fan.exit_failed', { error: e as Error }));
-    await Promise.allSettled(this.o.hardware.chains.map((c) => c.close()));
-    await this.o.hardware.close();
+    await bounded(
+      this.o.hardware.fan
+        ?.setDuty(exitDuty)
+        .catch((e) => this.log.warn('fan.exit_failed', { error: e as Error })) ?? Promise.resolve(),
+      200,
+    );
+    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => c.close())), 300);
+    await bounded(this.o.hardware.close(), 200);
+    this.log.info('miner.stopped', { ms: this.clock.now() - t0 });
     this.listeners.clear();
   }
 
@@ -799,6 +849,21 @@ function poolStatus(
   // On a fallback the pools preferred over it are down (that is why we left them; probes bring them back).
   if (active !== null && active !== st.failover.preferred && p.index === st.failover.preferred) return 'dead';
   return st.state === 'stopped' && active === null ? 'dead' : 'alive';
+}
+
+/** Waits for `p` at most `ms` (real time: a stop must end even when a clock or a device hangs). */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => {
+      t = setTimeout(r, ms);
+      t.unref?.();
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 function clamp(x: number, lo: number, hi: number): number {
