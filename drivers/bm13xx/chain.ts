@@ -100,6 +100,22 @@ export interface ChainOptions {
   pollIntervalMs?: number;
   /** Consecutive polls with no reply at all before the chain is re-initialised. Default 5. */
   watchdogMisses?: number;
+  /** A link-error streak ends after this long without a new error (ms). Default 10 000. */
+  linkQuietMs?: number;
+  /** Extra chip-id reads when enumeration came up short and frames were corrupted. Default 2. */
+  enumerateRetries?: number;
+}
+
+/** Health of the serial link to a chain, counted since the driver was created. */
+export interface LinkHealth {
+  /** Reply frames with a preamble whose CRC5 (or flag bits) failed. */
+  crcErrors: number;
+  /** Times the decoder lost frame sync and hunted for the next preamble. */
+  resyncs: number;
+  /** Bytes thrown away (garbage, partial frames, bad frames). */
+  droppedBytes: number;
+  /** Frames with a good CRC the chain did not expect (a register never read, an address not on the chain). */
+  unknownFrames: number;
 }
 
 export type ChainState = 'stopped' | 'initialising' | 'ready' | 'idle' | 'failed' | 'offline';
@@ -151,7 +167,14 @@ export interface HashrateSample {
   at: number;
 }
 
-export type ChainErrorCode = 'no-chips' | 'chip-count' | 'wrong-chip' | 'not-ready' | 'transport';
+export type ChainErrorCode =
+  | 'no-chips'
+  | 'chip-count'
+  | 'wrong-chip'
+  | 'not-ready'
+  | 'transport'
+  /** Enumeration came up short while reply frames were corrupted: the link, not (only) the chips. */
+  | 'link-corrupt';
 
 export class ChainError extends Error {
   override readonly name = 'ChainError';
@@ -201,7 +224,19 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
   private readonly unsub: Unsubscribe[] = [];
   private generation = 0;
   /** Counts for metrics. */
-  readonly counts = { jobs: 0, nonces: 0, registerReplies: 0, reinits: 0, badChipIndex: 0 };
+  readonly counts = {
+    jobs: 0,
+    nonces: 0,
+    registerReplies: 0,
+    reinits: 0,
+    badChipIndex: 0,
+    unknownFrames: 0,
+  };
+  /** Registers whose replies the chain expects (chip id, counters). */
+  private readonly knownRegisters: ReadonlySet<number>;
+  /** The current link-error streak (one warn line when it starts, one info line when it ends). */
+  private streak: { since: number; lastAt: number; base: LinkHealth } | undefined;
+  private lastBad = 0;
 
   constructor(o: ChainOptions) {
     super();
@@ -217,8 +252,12 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     this.versionMask = o.versionMask ?? DEFAULT_VERSION_MASK;
     this.jobBuf = new Uint8Array(jobFrameLength(this.model));
     this.decoder = new ResponseDecoder(this.model, (r) => this.onReply(r));
+    this.knownRegisters = new Set([REG.CHIP_ID, ...this.model.counterRegisters]);
     this.unsub.push(
-      this.transport.onData((chunk) => this.decoder.push(chunk)),
+      this.transport.onData((chunk) => {
+        this.decoder.push(chunk);
+        this.checkLink();
+      }),
       this.transport.onClose(() => this.onTransportClosed()),
     );
   }
@@ -236,6 +275,53 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
   }
   get frequencyMHz(): number {
     return this.currentMHz;
+  }
+
+  /** CRC errors, resyncs, dropped bytes and unknown frames on this chain's link. */
+  linkHealth(): LinkHealth {
+    const d = this.decoder.stats;
+    return {
+      crcErrors: d.crcErrors,
+      resyncs: d.resyncs,
+      droppedBytes: d.garbageBytes,
+      unknownFrames: this.counts.unknownFrames,
+    };
+  }
+
+  /** After each chunk: a new link error starts (or extends) a streak; one warn line per streak. */
+  private checkLink(): void {
+    const d = this.decoder.stats;
+    const bad = d.crcErrors + d.resyncs + this.counts.unknownFrames;
+    if (bad === this.lastBad) return;
+    this.lastBad = bad;
+    const now = this.clock.now();
+    if (this.streak) {
+      this.streak.lastAt = now;
+      return;
+    }
+    const health = this.linkHealth();
+    this.streak = { since: now, lastAt: now, base: health };
+    if (this.st === 'ready' || this.st === 'idle')
+      this.log.warn('chain.link_errors', {
+        ...health,
+        hint: 'reply frames are being corrupted or lost: check wiring, ground, cable length and baud rate',
+      });
+  }
+
+  /** Ends a streak that has been quiet for linkQuietMs (called from the poll tick). */
+  private endStreak(now: number): void {
+    const s = this.streak;
+    if (!s || now - s.lastAt < (this.opts.linkQuietMs ?? 10_000)) return;
+    this.streak = undefined;
+    const h = this.linkHealth();
+    this.log.info('chain.link_ok', {
+      afterMs: s.lastAt - s.since,
+      crcErrors: h.crcErrors - s.base.crcErrors,
+      resyncs: h.resyncs - s.base.resyncs,
+      droppedBytes: h.droppedBytes - s.base.droppedBytes,
+      unknownFrames: h.unknownFrames - s.base.unknownFrames,
+      totals: h,
+    });
   }
 
   private setState(s: ChainState): void {
@@ -383,22 +469,40 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
   private async enumerate(): Promise<{ chipIds: number[]; coreNums: number[] }> {
     const m = this.model;
     const t = this.timing;
-    const e = { chipIds: [] as number[], coreNums: [] as number[], wrong: [] as number[], lastAt: 0 };
-    this.enumerating = e;
-    const start = this.clock.now();
-    await this.send(enumerationFrame());
     const expected = this.opts.expectedChips;
-    for (;;) {
-      const now = this.clock.now();
-      const elapsed = now - start;
-      if (elapsed >= t.enumerateTimeoutMs) break;
-      if (expected !== undefined ? e.chipIds.length + e.wrong.length >= expected : e.chipIds.length > 0) {
-        if (now - e.lastAt >= t.enumerateQuietMs) break;
+    const linkBad = () => this.decoder.stats.crcErrors + this.decoder.stats.resyncs;
+    let e = { chipIds: [] as number[], coreNums: [] as number[], wrong: [] as number[], lastAt: 0 };
+    let corrupted = 0;
+    // A short count while frames were corrupted is read again (the chip-id read changes nothing).
+    for (let attempt = 0; ; attempt++) {
+      e = { chipIds: [], coreNums: [], wrong: [], lastAt: 0 };
+      this.enumerating = e;
+      const bad0 = linkBad();
+      const start = this.clock.now();
+      await this.send(enumerationFrame());
+      for (;;) {
+        const now = this.clock.now();
+        const elapsed = now - start;
+        if (elapsed >= t.enumerateTimeoutMs) break;
+        if (expected !== undefined ? e.chipIds.length + e.wrong.length >= expected : e.chipIds.length > 0) {
+          if (now - e.lastAt >= t.enumerateQuietMs) break;
+        }
+        await this.clock.sleep(Math.max(1, Math.min(t.enumerateQuietMs, t.enumerateTimeoutMs - elapsed)));
       }
-      await this.clock.sleep(Math.max(1, Math.min(t.enumerateQuietMs, t.enumerateTimeoutMs - elapsed)));
+      corrupted = linkBad() - bad0;
+      const short = e.chipIds.length === 0 || (expected !== undefined && e.chipIds.length < expected);
+      if (!short || corrupted === 0 || e.wrong.length > 0 || attempt >= (this.opts.enumerateRetries ?? 2))
+        break;
+      this.log.warn('chain.enumerate.retry', {
+        found: e.chipIds.length,
+        expected,
+        corruptedFrames: corrupted,
+        attempt: attempt + 1,
+      });
     }
     this.enumerating = undefined;
     const name = m.model;
+    const linkNote = `; ${corrupted} reply frame(s) were corrupted on the link during enumeration (CRC errors/resyncs), so chips may be present but unheard: check wiring, ground, cable length and the baud rate (${m.resetBaud})`;
     if (e.wrong.length > 0) {
       const ids = [...new Set(e.wrong)].map((v) => `0x${v.toString(16)}`).join(', ');
       throw new ChainError(
@@ -408,15 +512,25 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     }
     const n = e.chipIds.length;
     if (n === 0) {
+      if (corrupted > 0)
+        throw new ChainError(
+          'link-corrupt',
+          `no ${name} chip-id reply arrived intact on ${this.transport.path}${linkNote}`,
+        );
       throw new ChainError(
         'no-chips',
-        `no ${name} answered the chip-id read on ${this.transport.path} within ${t.enumerateTimeoutMs} ms: check power, the reset line, wiring and the baud rate (${m.resetBaud})`,
+        `no ${name} answered the chip-id read on ${this.transport.path} within ${t.enumerateTimeoutMs} ms (no corrupted frames seen: nothing answered): check power, the reset line, wiring and the baud rate (${m.resetBaud})`,
       );
     }
     if (expected !== undefined && n !== expected) {
+      if (n < expected && corrupted > 0)
+        throw new ChainError(
+          'link-corrupt',
+          `expected ${expected} ${name}, found ${n} on ${this.transport.path}${linkNote}`,
+        );
       throw new ChainError(
         'chip-count',
-        `expected ${expected} ${name}, found ${n} on ${this.transport.path}${n < expected ? ': a chip is missing or not powered' : ': check the configured chip count'}`,
+        `expected ${expected} ${name}, found ${n} on ${this.transport.path}${n < expected ? ': a chip is missing or not powered (the link was clean: no corrupted frames)' : ': check the configured chip count'}`,
       );
     }
     this.log.info('chain.enumerated', { chips: n });
@@ -429,7 +543,10 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     if (r.kind === 'nonce') {
       const info = this.info_;
       const chipIndex = info ? chipIndexFromNonce(r.nonce, info.addressInterval, info.chips) : -1;
-      if (chipIndex < 0) this.counts.badChipIndex++;
+      if (chipIndex < 0) {
+        this.counts.badChipIndex++;
+        this.counts.unknownFrames++;
+      }
       this.counts.nonces++;
       this.emit('nonce', {
         jobId: r.jobId,
@@ -443,6 +560,11 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
       return;
     }
     this.counts.registerReplies++;
+    if (!this.knownRegisters.has(r.register)) this.counts.unknownFrames++;
+    else if (this.info_) {
+      const iv = this.info_.addressInterval;
+      if (r.chipAddr % iv !== 0 || r.chipAddr / iv >= this.info_.chips) this.counts.unknownFrames++;
+    }
     const e = this.enumerating;
     if (e && r.register === REG.CHIP_ID) {
       const id = r.value >>> 16;
@@ -553,6 +675,7 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
   private async tick(): Promise<void> {
     const every = this.opts.pollIntervalMs ?? 1000;
     const limit = every * (this.opts.watchdogMisses ?? 5);
+    this.endStreak(this.clock.now());
     if (this.initP) return;
     if (this.st === 'failed' || (this.st === 'ready' && this.clock.now() - this.lastRxAt > limit)) {
       if (this.st === 'ready') {

@@ -230,6 +230,8 @@ export interface DecoderStats {
   crcErrors: number;
   /** Bytes dropped while resynchronising. */
   garbageBytes: number;
+  /** Times the decoder lost frame sync and had to hunt for the next preamble (one per garbage run). */
+  resyncs: number;
 }
 
 function fill(m: ModelInfo, len: number, b: Uint8Array, o: number, r: DecodedReply): void {
@@ -303,8 +305,11 @@ export class ResponseDecoder {
     nonceFrames: 0,
     crcErrors: 0,
     garbageBytes: 0,
+    resyncs: 0,
   };
   private readonly len: number;
+  /** False while skipping bytes after a loss of sync (a run of garbage counts one resync). */
+  private synced = true;
   private readonly buf: Uint8Array;
   private r = 0;
   private w = 0;
@@ -359,11 +364,19 @@ export class ResponseDecoder {
         let j = b.indexOf(0xaa, r + 1);
         if (j < 0 || j >= w) j = w;
         st.garbageBytes += j - r;
+        if (this.synced) {
+          st.resyncs++;
+          this.synced = false;
+        }
         r = j;
         continue;
       }
       if (b[r + 1] !== 0x55) {
         st.garbageBytes++;
+        if (this.synced) {
+          st.resyncs++;
+          this.synced = false;
+        }
         r++;
         continue;
       }
@@ -371,9 +384,14 @@ export class ResponseDecoder {
       if ((b[r + len - 1]! & 0x60) !== 0 || crc5(b, r + 2, r + len) !== 0) {
         st.crcErrors++;
         st.garbageBytes++;
+        if (this.synced) {
+          st.resyncs++;
+          this.synced = false;
+        }
         r++;
         continue;
       }
+      this.synced = true;
       fill(this.model, len, b, r, this.reply);
       const at = r;
       r += len;

@@ -598,8 +598,21 @@ export class EmulatedChain {
     if (busy.length === 0) return 0;
     const per = Math.max(1, Math.ceil(budget / busy.length));
     let done = 0;
-    for (const c of busy) done += c.hash(per);
-    return done;
+    let owed = false;
+    for (const c of busy) {
+      if (c.faults.speed >= 1) {
+        done += c.hash(per);
+        continue;
+      }
+      // A slow chip: only its share of the slice (fractions carried over), at least a token hash so
+      // the loop still ends when every busy chip is slow.
+      c.speedCredit += per * Math.max(0, c.faults.speed);
+      const n = Math.floor(c.speedCredit);
+      c.speedCredit -= n;
+      if (n > 0) done += c.hash(n);
+      else if (c.faults.speed > 0) owed = true;
+    }
+    return done > 0 ? done : owed ? 1 : 0;
   }
 
   /** Starts the background hashing loop when there is work. */

@@ -17,6 +17,8 @@ export interface ChipFaults {
   silent: boolean;
   /** Answer chip-id reads with this CHIP_ID instead of the model's. */
   wrongChipId: number | undefined;
+  /** Share of its hashing slice the chip really does (1 = full speed; 0.25 = a slow, degraded chip). */
+  speed: number;
 }
 
 export interface ChipSearchConfig {
@@ -91,7 +93,9 @@ export class EmulatedChip {
   address = 0;
   /** Set by chain inactive; the first inactive chip takes the next set-address. */
   inactive = false;
-  readonly faults: ChipFaults = { silent: false, wrongChipId: undefined };
+  readonly faults: ChipFaults = { silent: false, wrongChipId: undefined, speed: 1 };
+  /** Fractional hashes owed to a slow chip (faults.speed < 1) between slices. */
+  speedCredit = 0;
   readonly registers = new Uint32Array(256);
   /** Hashes done since reset. */
   hashes = 0;

@@ -162,7 +162,21 @@ export interface ChainState {
   ledger?: LedgerCounts;
   /** Nonces from this chain that matched no job slot, by reason. */
   unmatchedNonces?: Record<string, number>;
+  /** Health of the serial link to this chain (counts since start), where the chain has one. */
+  link?: ChainLinkHealth;
   chips: ChipState[];
+}
+
+/** Serial-link health of one chain: counts since the daemon started. */
+export interface ChainLinkHealth {
+  /** Reply frames whose CRC failed. */
+  crcErrors: number;
+  /** Times the reply decoder lost frame sync and hunted for the next frame. */
+  resyncs: number;
+  /** Bytes thrown away (garbage, partial or bad frames). */
+  droppedBytes: number;
+  /** Frames with a good CRC that the chain did not expect (register never read, address not on the chain). */
+  unknownFrames: number;
 }
 
 export interface TemperatureReading {

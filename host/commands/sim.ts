@@ -23,7 +23,14 @@ Options:
   --max-hashrate H      cap emulated hashing at H hashes per second for the whole chain
   --always-long-replies BM1366+: 11-byte replies even before 0xA4 enables version rolling
   --stats-every S       print statistics every S seconds (default 10, 0 = never)
-  --seed N              seed for the fault-knob random numbers
+
+Fault knobs (reproduce a link or chip fault; the same --seed replays the same faults):
+  --corrupt P           probability 0..1 that a reply frame gets one byte corrupted
+  --drop P              probability 0..1 that a reply frame is lost
+  --nonce-errors P      probability 0..1 that a found nonce is reported wrong (a hardware error)
+  --silent-chip N       chip N (0-based) never answers (absent for the host); repeatable
+  --slow-chip N[:F]     chip N hashes at F × full speed (default 0.25); repeatable
+  --seed N              seed for the fault-knob random numbers (default random, printed)
   --mcu-link PATH       also serve an emulated Firmata I/O board (thermistor A0, fan PWM D9, tach D2)
                         on a pty at PATH, on a thermal model heated by this chain's hashing; open it with
                         \`asicd run --firmata PATH\``;
@@ -34,7 +41,7 @@ function fail(msg: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -47,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
         'always-long-replies': { type: 'boolean', default: false },
         'stats-every': { type: 'string', default: '10' },
         seed: { type: 'string' },
+        corrupt: { type: 'string' },
+        drop: { type: 'string' },
+        'nonce-errors': { type: 'string' },
+        'silent-chip': { type: 'string', multiple: true },
+        'slow-chip': { type: 'string', multiple: true },
         'mcu-link': { type: 'string' },
       },
       strict: true,
@@ -75,6 +87,42 @@ export async function run(argv: string[]): Promise<number> {
   const seed = int('seed', 0, 2 ** 32 - 1);
   const cap = values['max-hashrate'] === undefined ? undefined : Number(values['max-hashrate']);
   for (const v of [chips, easy, statsEvery, seed]) if (v instanceof Error) return fail(v.message);
+  const prob = (name: string): number | Error => {
+    const raw = values[name];
+    if (raw === undefined) return 0;
+    const p = Number(raw);
+    return Number.isFinite(p) && p >= 0 && p <= 1 && String(raw).trim() !== ''
+      ? p
+      : new Error(`--${name} must be a probability 0..1, got "${raw}"`);
+  };
+  const corrupt = prob('corrupt');
+  const drop = prob('drop');
+  const nonceErrors = prob('nonce-errors');
+  for (const v of [corrupt, drop, nonceErrors]) if (v instanceof Error) return fail(v.message);
+  const chipCount = chips as number;
+  const chipArg = (raw: string, flag: string): { chip: number; factor?: number } | Error => {
+    const m = /^(\d+)(?::([0-9.]+))?$/.exec(raw.trim());
+    const chip = m ? Number(m[1]) : Number.NaN;
+    const factor = m?.[2] === undefined ? undefined : Number(m[2]);
+    if (!m || chip >= chipCount)
+      return new Error(`--${flag} takes a chip index 0..${chipCount - 1}, got "${raw}"`);
+    if (factor !== undefined && !(factor > 0 && factor <= 1))
+      return new Error(`--${flag} speed factor must be in (0, 1], got "${m[2]}"`);
+    return factor === undefined ? { chip } : { chip, factor };
+  };
+  const silentChips: number[] = [];
+  for (const raw of (values['silent-chip'] as string[] | undefined) ?? []) {
+    const a = chipArg(raw, 'silent-chip');
+    if (a instanceof Error) return fail(a.message);
+    silentChips.push(a.chip);
+  }
+  const slowChips: Array<{ chip: number; factor: number }> = [];
+  for (const raw of (values['slow-chip'] as string[] | undefined) ?? []) {
+    const a = chipArg(raw, 'slow-chip');
+    if (a instanceof Error) return fail(a.message);
+    slowChips.push({ chip: a.chip, factor: a.factor ?? 0.25 });
+  }
+  const seedValue = (seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32);
   if (cap !== undefined && !(cap > 0))
     return fail(`--max-hashrate must be a number > 0, got "${values['max-hashrate']}"`);
 
@@ -87,8 +135,15 @@ export async function run(argv: string[]): Promise<number> {
       easyBits: easy as number | undefined,
       maxHashesPerSecond: cap,
       shortRepliesUntilRolling: !values['always-long-replies'],
-      seed: seed as number | undefined,
+      seed: seedValue,
+      faults: {
+        corruptProbability: corrupt as number,
+        dropProbability: drop as number,
+        nonceErrorProbability: nonceErrors as number,
+      },
     });
+    for (const i of silentChips) server.chain.chips[i]!.faults.silent = true;
+    for (const s of slowChips) server.chain.chips[s.chip]!.faults.speed = s.factor;
   } catch (e) {
     console.error(`asicd sim: ${(e as Error).message}`);
     return 1;
@@ -109,6 +164,14 @@ export async function run(argv: string[]): Promise<number> {
     `asicd sim: ${chips} × ${model} ready on ${server.link} (${server.device}); ` +
       `${easy ? `easy mode ${easy} zero bits` : 'real difficulty-1 floor'}; Ctrl-C to stop`,
   );
+  const faults = [
+    corrupt ? `corrupt ${corrupt}` : '',
+    drop ? `drop ${drop}` : '',
+    nonceErrors ? `nonce errors ${nonceErrors}` : '',
+    ...silentChips.map((i) => `chip ${i} silent`),
+    ...slowChips.map((s) => `chip ${s.chip} at ${s.factor} × speed`),
+  ].filter(Boolean);
+  console.log(`asicd sim: faults: ${faults.length ? faults.join(', ') : 'none'}; seed ${seedValue}`);
 
   let last = { t: Date.now(), hashes: 0 };
   const timer =
@@ -121,7 +184,10 @@ export async function run(argv: string[]): Promise<number> {
             last = { t: now, hashes: s.hashes };
             console.log(
               `asicd sim: ${(hps / 1e6).toFixed(2)} MH/s emulated, frames ${s.framesIn} (crc errors ${s.crcErrors}), ` +
-                `jobs ${s.jobs}, nonces ${s.nonceReplies}, register replies ${s.registerReplies}, chip baud ${chain.chipBaudRate}`,
+                `jobs ${s.jobs}, nonces ${s.nonceReplies}, register replies ${s.registerReplies}, chip baud ${chain.chipBaudRate}` +
+                (faults.length
+                  ? `; injected: ${s.corruptedReplies} corrupted, ${s.droppedReplies} dropped, ${s.silencedReplies} silenced, ${s.nonceErrors} nonce errors`
+                  : ''),
             );
           },
           (statsEvery as number) * 1000,

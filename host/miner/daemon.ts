@@ -14,6 +14,7 @@ import type { FanDriver, TemperatureSensor } from '../../drivers/sensors/types.t
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type {
+  ChainLinkHealth,
   ChainState,
   FanSetting,
   MinerControl,
@@ -59,6 +60,8 @@ export interface ChainRuntime extends ChainPort {
   readonly ticketDifficulty: number;
   /** Hashrate from the chips' own counters (GH/s), where they have them. */
   counterHashrateGhs?(): number | undefined;
+  /** CRC errors, resyncs, dropped bytes and unknown frames on the chain's link, where it has one. */
+  linkHealth?(): ChainLinkHealth;
   close(): Promise<void>;
 }
 
@@ -677,6 +680,7 @@ export class Miner implements MinerSource {
         rejected: this.chainLedgers[i]?.rejected ?? 0,
         ...(this.chainLedgers[i] ? { ledger: this.chainLedgers[i].counts() } : {}),
         unmatchedNonces: { ...s.unmatched },
+        ...(chain.linkHealth ? { link: chain.linkHealth() } : {}),
         chips: s.chips.map((c, k) => ({
           index: k,
           hashrate: hr.chips[k] ?? 0,

@@ -133,6 +133,10 @@ export class DriverChain implements ChainRuntime {
     return this.driver.hashrate().totalGhs;
   }
 
+  linkHealth() {
+    return this.driver.linkHealth();
+  }
+
   async close(): Promise<void> {
     await this.driver.stop({ holdReset: true });
     await this.transport.close();

@@ -204,6 +204,14 @@ function devsRecs(s: MinerState): Rec[] {
     'Chip Count': c.chips.length,
     ...ledgerFields(c.ledger, c.ledger?.rejectedByReason.stale ?? 0),
     ...(c.unmatchedNonces ? { 'Unmatched Nonces': unmatchedTotal(c.unmatchedNonces) } : {}),
+    ...(c.link
+      ? {
+          'CRC Errors': c.link.crcErrors,
+          'Link Resyncs': c.link.resyncs,
+          'Dropped Bytes': c.link.droppedBytes,
+          'Unknown Frames': c.link.unknownFrames,
+        }
+      : {}),
   }));
 }
 
@@ -277,6 +285,12 @@ function statsRecs(s: MinerState): Rec[] {
     rec[`chain_hw${i + 1}`] = c.errors;
     rec[`freq${i + 1}`] = c.frequencyMhz;
     if (c.voltageMv !== undefined) rec[`voltage${i + 1}`] = c.voltageMv;
+    if (c.link) {
+      rec[`chain_crc${i + 1}`] = c.link.crcErrors;
+      rec[`chain_resync${i + 1}`] = c.link.resyncs;
+      rec[`chain_dropped${i + 1}`] = c.link.droppedBytes;
+      rec[`chain_unknown${i + 1}`] = c.link.unknownFrames;
+    }
   });
   if (s.voltageMv !== undefined) rec.voltage = s.voltageMv;
   if (s.powerW !== undefined) rec.power = s.powerW;

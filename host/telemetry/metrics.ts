@@ -177,6 +177,27 @@ export function createMetricsRegistry(source: MinerSource): Registry {
   gauge('asicd_pool_failover', '1 while mining on a backup pool', [], (g, s) =>
     g.set(s.pool?.failover === 'failover' ? 1 : 0),
   );
+  counter(
+    'asicd_chain_link_errors_total',
+    'Serial link errors per chain: crc (bad reply CRC), resync (frame sync lost), unknown_frame (good CRC, unexpected)',
+    ['chain', 'kind'],
+    (set, s) => {
+      for (const c of s.chains) {
+        if (!c.link) continue;
+        set({ chain: c.index, kind: 'crc' }, c.link.crcErrors);
+        set({ chain: c.index, kind: 'resync' }, c.link.resyncs);
+        set({ chain: c.index, kind: 'unknown_frame' }, c.link.unknownFrames);
+      }
+    },
+  );
+  counter(
+    'asicd_chain_link_dropped_bytes_total',
+    'Bytes dropped on the serial link per chain',
+    ['chain'],
+    (set, s) => {
+      for (const c of s.chains) if (c.link) set({ chain: c.index }, c.link.droppedBytes);
+    },
+  );
   gauge('asicd_chain_hashrate_ghs', 'Hashrate per chain', ['chain'], (g, s) => {
     for (const c of s.chains) g.set({ chain: c.index }, c.hashrate);
   });

@@ -11,6 +11,7 @@ import {
   encodeRegisterReply,
   type JobInput,
   readRegisterAllFrame,
+  ResponseDecoder,
   setAddressFrame,
   writeRegisterAllFrame,
   writeRegisterFrame,
@@ -286,5 +287,28 @@ describe('bm13xx replies', () => {
     assert.equal(chipIndexFromNonce(le >>> 0, 64, 4), 2);
     assert.equal(chipIndexFromNonce(le >>> 0, 256, 1), 0);
     assert.equal(chipIndexFromNonce(0xffffffff, 85, 3), -1);
+  });
+});
+
+describe('ResponseDecoder link statistics', () => {
+  it('counts one resync per loss of sync, CRC errors and dropped bytes', () => {
+    const m = MODELS.BM1366;
+    const good = encodeRegisterReply(m, 0x13662000, 0, 0);
+    const bad = good.slice();
+    bad[4] = bad[4]! ^ 0x10;
+    let frames = 0;
+    const d = new ResponseDecoder(m, () => {
+      frames++;
+    });
+    d.push(good);
+    d.push(Uint8Array.of(1, 2, 3)); // garbage run → one resync
+    d.push(good);
+    d.push(bad); // CRC error → one resync (the hunt drops bytes until the next good frame)
+    d.push(good);
+    d.push(good);
+    assert.equal(frames, 4);
+    assert.equal(d.stats.resyncs, 2);
+    assert.ok(d.stats.crcErrors >= 1);
+    assert.equal(d.stats.garbageBytes, 3 + bad.length);
   });
 });

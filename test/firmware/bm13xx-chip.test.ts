@@ -403,3 +403,16 @@ test('PLL register decodes to a frequency; baud registers set the chip rate', as
   assert.ok(Math.abs(b.chain.chipBaudRate - 1_000_000) / 1_000_000 < 0.05);
   await b.chain.close();
 });
+
+test('slow-chip fault knob: a chip at speed 0.25 does a quarter of the hashes of a full-speed one', async () => {
+  const { f } = fieldsOf('esp-nonce-diff-2');
+  const { chain, send } = await rig({ model: 'BM1397', chips: 2, easyBits: 12 });
+  await address(send, 2);
+  chain.chips[1]!.faults.speed = 0.25;
+  await send(job(midstateJobData(f, 0x04, [f.version])));
+  chain.runHashes(80_000);
+  const [fast, slow] = [chain.chips[0]!.hashes, chain.chips[1]!.hashes];
+  assert.ok(fast > 0 && slow > 0, `both hash: ${fast}, ${slow}`);
+  assert.ok(Math.abs(slow / fast - 0.25) < 0.02, `ratio ${slow / fast}`);
+  await chain.close();
+});
