@@ -159,7 +159,7 @@ test('5 % reply corruption on a pty: mining goes on (all shares valid), link err
     warns.length < dev['CRC Errors']!,
     `${warns.length} warn lines for ${dev['CRC Errors']} CRC errors`,
   );
-  assert.equal(await miner.stop(), 0, miner.output().slice(-1500));
+  assert.equal(await miner.stop(30_000), 0, miner.output().slice(-1500));
   assert.equal(
     server.stats.rejected,
     0,
