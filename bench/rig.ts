@@ -69,7 +69,9 @@ export class ProbeTransport implements ByteTransport {
   private readonly listeners = new Set<(chunk: Uint8Array) => void>();
   private readonly unsub: Unsubscribe;
 
-  constructor(readonly emu: EmulatedChain) {
+  readonly emu: EmulatedChain;
+  constructor(emu: EmulatedChain) {
+    this.emu = emu;
     this.unsub = emu.onData((chunk) => this.inject(chunk));
   }
   get path(): string {

@@ -31,7 +31,9 @@ class Child {
   private readonly waiters: Array<{ type: string; resolve: (m: Msg) => void }> = [];
   readonly exited: Promise<void>;
   private err = '';
-  constructor(readonly proc: ChildProcess) {
+  readonly proc: ChildProcess;
+  constructor(proc: ChildProcess) {
+    this.proc = proc;
     proc.on('message', (m: Msg) => {
       const i = this.waiters.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);

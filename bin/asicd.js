@@ -1,8 +1,32 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npx asicd` works right after `npm ci`
-// with no build step to remember.
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript sources directly, so `npx asicd` works right after `npm ci` with no build step.
+// Node ≥ 22.18 and 24 strip the types themselves (process.features.typescript): the sources load as
+// they are, with no compiler in the process (erasable-only syntax, enforced by tsconfig's
+// erasableSyntaxOnly). Older Node (20), a Node started with --no-experimental-strip-types, or a copy
+// installed under node_modules (where Node refuses to strip types) fall back to tsx, which compiles each
+// file on load. ASICD_LOADER=tsx forces the fallback (for comparisons); the choice is reported by
+// `asicd selfcheck` through globalThis.__asicdLoader.
+import { fileURLToPath } from 'node:url';
 
-register();
+const here = fileURLToPath(import.meta.url);
+const canStrip =
+  Boolean(process.features.typescript) &&
+  !/[\\/]node_modules[\\/]/.test(here) &&
+  process.env.ASICD_LOADER !== 'tsx';
+
+if (canStrip) {
+  // Node 22.18–23 print an ExperimentalWarning for type stripping on first use; it says nothing to a
+  // user of the daemon. Every other warning goes through unchanged.
+  const emit = process.emitWarning;
+  process.emitWarning = (warning, ...rest) => {
+    if (String(warning?.message ?? warning).includes('Type Stripping')) return;
+    return emit.call(process, warning, ...rest);
+  };
+  globalThis.__asicdLoader = `node ${process.versions.node} type stripping`;
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  globalThis.__asicdLoader = `tsx (node ${process.versions.node})`;
+}
 const { main } = await import('../host/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

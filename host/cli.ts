@@ -3,6 +3,7 @@
  * `summary`, `usage` and `run(argv): Promise<number>` (the exit code). Modules load lazily so
  * `asicd --help` stays fast on a Pi.
  */
+import { readFileSync } from 'node:fs';
 import { redactText } from '../lib/redact.ts';
 import { VERSION } from './version.ts';
 
@@ -26,6 +27,22 @@ export function commandNames(): string[] {
   return Object.keys(commands).sort();
 }
 
+/**
+ * A command's one-line summary without loading its module (which loads the whole stack behind it): the
+ * `export const summary = '…'` line of host/commands/<name>.ts read as text. Falls back to loading the
+ * module when the line is not a plain string literal. test/cli/help.test.ts checks both agree.
+ */
+export async function commandSummary(name: string): Promise<string> {
+  try {
+    const src = readFileSync(new URL(`./commands/${name}.ts`, import.meta.url), 'utf8');
+    const m = /^export const summary = '([^'\\]*)';$/m.exec(src);
+    if (m) return m[1]!;
+  } catch {
+    // not a file of that name: load the module
+  }
+  return (await commands[name]!()).summary;
+}
+
 async function help(): Promise<string> {
   const lines = [
     `asicd ${VERSION} — host daemon for Bitcoin ASIC boards (Stratum V1, BM13xx, thermal, MQTT)`,
@@ -35,8 +52,7 @@ async function help(): Promise<string> {
     'Commands:',
   ];
   for (const name of commandNames()) {
-    const cmd = await commands[name]!();
-    lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
+    lines.push(`  ${name.padEnd(10)} ${await commandSummary(name)}`);
   }
   lines.push('', 'Run `asicd <command> --help` for the options of one command.');
   return lines.join('\n');

@@ -5,9 +5,13 @@
  * allowed values; secrets (passwords) are never printed.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { parse as parseYaml } from 'yaml';
 import { redactText, registerSecret, splitUserInfo } from '../lib/redact.ts';
+
+/** The YAML parser loads only when a config file is read (most runs take flags only). */
+const parseYaml = (text: string): unknown =>
+  (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 type Kind = 'string' | 'number' | 'boolean' | 'list';
 

@@ -56,7 +56,10 @@ export function backoffDelay(attempt: number, p: BackoffPolicy): number {
 export class Backoff {
   private attempt = 0;
 
-  constructor(private readonly policy: BackoffPolicy) {}
+  private readonly policy: BackoffPolicy;
+  constructor(policy: BackoffPolicy) {
+    this.policy = policy;
+  }
 
   /** The next delay; each call moves one step further. */
   next(): number {

@@ -178,12 +178,10 @@ export type ChainErrorCode =
 
 export class ChainError extends Error {
   override readonly name = 'ChainError';
-  constructor(
-    readonly code: ChainErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ChainErrorCode;
+  constructor(code: ChainErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
   }
 }
 

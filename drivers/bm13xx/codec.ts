@@ -315,12 +315,16 @@ export class ResponseDecoder {
   private w = 0;
   private readonly reply = emptyReply();
 
+  private readonly model: ModelInfo;
+  private readonly onFrame: (reply: DecodedReply, buf: Uint8Array, offset: number) => void;
   constructor(
-    private readonly model: ModelInfo,
+    model: ModelInfo,
     /** Gets the decoded reply and the raw frame as buf[offset, offset + replyLength) (valid during the call). */
-    private readonly onFrame: (reply: DecodedReply, buf: Uint8Array, offset: number) => void,
+    onFrame: (reply: DecodedReply, buf: Uint8Array, offset: number) => void,
     bufferSize = 4096,
   ) {
+    this.model = model;
+    this.onFrame = onFrame;
     this.len = model.replyLength;
     this.buf = new Uint8Array(Math.max(bufferSize, 4 * this.len));
   }

@@ -47,10 +47,11 @@ export class Emc2101 implements TemperatureSensor, FanDriver, Initializable {
   private readonly pair = new Uint8Array(2);
   productId: number | undefined;
 
-  constructor(
-    private readonly bus: I2cBus,
-    private readonly opts: Emc2101Options = {},
-  ) {
+  private readonly bus: I2cBus;
+  private readonly opts: Emc2101Options;
+  constructor(bus: I2cBus, opts: Emc2101Options = {}) {
+    this.bus = bus;
+    this.opts = opts;
     this.address = opts.address ?? EMC2101_ADDRESS;
     this.channel = opts.channel ?? 'external';
     this.offset = opts.offsetC ?? 0;

@@ -23,14 +23,11 @@ export class SensorError extends Error {
   readonly bus: string;
   readonly address: number | string;
   readonly part: string;
-  constructor(
-    readonly code: SensorErrorCode,
-    info: SensorErrorInfo,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: SensorErrorCode;
+  constructor(code: SensorErrorCode, info: SensorErrorInfo, message: string, options?: { cause?: unknown }) {
     const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super(`${info.part} at ${info.bus} ${formatAddress(info.address)}: ${message}${cause}`, options);
+    this.code = code;
     this.bus = info.bus;
     this.address = info.address;
     this.part = info.part;

@@ -72,12 +72,15 @@ export class FirmataBoard implements TemperatureSensor, FanDriver {
   private readonly staleAfterMs: number;
   private readonly ppr: number;
 
-  private constructor(
-    private readonly opts: FirmataBoardOptions,
-    private readonly port: SerialPort,
-    private readonly io: FirmataIo,
-    readonly board: five.Board,
-  ) {
+  private readonly opts: FirmataBoardOptions;
+  private readonly port: SerialPort;
+  private readonly io: FirmataIo;
+  readonly board: five.Board;
+  private constructor(opts: FirmataBoardOptions, port: SerialPort, io: FirmataIo, board: five.Board) {
+    this.opts = opts;
+    this.port = port;
+    this.io = io;
+    this.board = board;
     this.clock = opts.clock ?? systemClock;
     this.staleAfterMs = opts.staleAfterMs ?? 400;
     this.ppr = opts.tachPulsesPerRev ?? 2;

@@ -24,10 +24,9 @@ export class Lm75Sensor implements TemperatureSensor, Initializable {
   private readonly offset: number;
   private readonly reg = new Uint8Array(1);
 
-  constructor(
-    private readonly bus: I2cBus,
-    opts: Lm75Options = {},
-  ) {
+  private readonly bus: I2cBus;
+  constructor(bus: I2cBus, opts: Lm75Options = {}) {
+    this.bus = bus;
     this.address = opts.address ?? LM75_BASE_ADDRESS;
     this.part = opts.part ?? 'TMP1075';
     this.offset = opts.offsetC ?? 0;

@@ -72,13 +72,19 @@ export type TransportErrorCode =
 /** An error that names the device path and says how to fix it. */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
+  readonly code: TransportErrorCode;
+  readonly path: string;
+  readonly fix?: string;
   constructor(
-    readonly code: TransportErrorCode,
-    readonly path: string,
+    code: TransportErrorCode,
+    path: string,
     message: string,
-    readonly fix?: string,
+    fix?: string,
     options?: { cause?: unknown },
   ) {
     super(`${path}: ${message}${fix ? ` (${fix})` : ''}`, options);
+    this.code = code;
+    this.path = path;
+    this.fix = fix;
   }
 }

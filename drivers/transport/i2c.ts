@@ -37,10 +37,12 @@ function checkAddr(path: string, addr: number): void {
 
 class LinuxI2cBus implements I2cBus {
   private closed = false;
-  constructor(
-    readonly path: string,
-    private readonly bus: PromisifiedBus,
-  ) {}
+  readonly path: string;
+  private readonly bus: PromisifiedBus;
+  constructor(path: string, bus: PromisifiedBus) {
+    this.path = path;
+    this.bus = bus;
+  }
   private guard<T>(p: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.path));
     return p().catch((err) => {

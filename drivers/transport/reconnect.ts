@@ -100,10 +100,11 @@ export class Reconnector {
   /** Completes when the current open/onUp cycle settles (tests await it). */
   current: Promise<void> = Promise.resolve();
 
-  constructor(
-    readonly transport: ByteTransport,
-    private readonly o: ReconnectorOptions,
-  ) {
+  readonly transport: ByteTransport;
+  private readonly o: ReconnectorOptions;
+  constructor(transport: ByteTransport, o: ReconnectorOptions) {
+    this.transport = transport;
+    this.o = o;
     this.log = (o.logger ?? silentLogger).child('reconnector', { path: transport.path });
   }
 

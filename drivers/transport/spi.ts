@@ -54,11 +54,14 @@ async function loadSpiDevice(path: string): Promise<SpiDeviceModule> {
 
 class SpiDeviceBus implements SpiBus {
   private closed = false;
-  constructor(
-    readonly path: string,
-    private readonly dev: SpiDeviceLike,
-    private readonly speedHz: number,
-  ) {}
+  readonly path: string;
+  private readonly dev: SpiDeviceLike;
+  private readonly speedHz: number;
+  constructor(path: string, dev: SpiDeviceLike, speedHz: number) {
+    this.path = path;
+    this.dev = dev;
+    this.speedHz = speedHz;
+  }
   transfer(tx: Uint8Array): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(closedError(this.path));
     const sendBuffer = Buffer.from(tx);

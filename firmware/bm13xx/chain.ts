@@ -126,13 +126,14 @@ type Unsubscribe = () => void;
 /** Error shape of the transport contract (code, path, fix), without importing drivers/. */
 export class EmulatorLinkError extends Error {
   override readonly name = 'TransportError';
-  constructor(
-    readonly code: 'closed' | 'unplugged' | 'io',
-    readonly path: string,
-    message: string,
-    readonly fix?: string,
-  ) {
+  readonly code: 'closed' | 'unplugged' | 'io';
+  readonly path: string;
+  readonly fix?: string;
+  constructor(code: 'closed' | 'unplugged' | 'io', path: string, message: string, fix?: string) {
     super(`${path}: ${message}${fix ? ` (${fix})` : ''}`);
+    this.code = code;
+    this.path = path;
+    this.fix = fix;
   }
 }
 

@@ -124,13 +124,21 @@ export class EmulatedChip {
   private rateMark = { t: Number.NaN, hashes: 0, value: 0 };
   private searchStartWord: number | undefined;
 
+  readonly info: ChipModelInfo;
+  index: number;
+  private readonly config: ChipSearchConfig;
+  private readonly onNonce: (chip: EmulatedChip, found: FoundNonce) => void;
   constructor(
-    readonly info: ChipModelInfo,
+    info: ChipModelInfo,
     /** Position in the chain (0 = nearest the host). */
-    public index: number,
-    private readonly config: ChipSearchConfig,
-    private readonly onNonce: (chip: EmulatedChip, found: FoundNonce) => void,
+    index: number,
+    config: ChipSearchConfig,
+    onNonce: (chip: EmulatedChip, found: FoundNonce) => void,
   ) {
+    this.info = info;
+    this.index = index;
+    this.config = config;
+    this.onNonce = onNonce;
     this.powerOnReset();
   }
 

@@ -57,11 +57,18 @@ export class HostFrameParser {
   private start = 0;
   private end = 0;
 
+  private readonly jobFormat: JobFormat;
+  private readonly onFrame: (frame: HostFrame) => void;
+  private readonly onDrop?: (reason: 'crc' | 'length' | 'header', bytes: Uint8Array) => void;
   constructor(
-    private readonly jobFormat: JobFormat,
-    private readonly onFrame: (frame: HostFrame) => void,
-    private readonly onDrop?: (reason: 'crc' | 'length' | 'header', bytes: Uint8Array) => void,
-  ) {}
+    jobFormat: JobFormat,
+    onFrame: (frame: HostFrame) => void,
+    onDrop?: (reason: 'crc' | 'length' | 'header', bytes: Uint8Array) => void,
+  ) {
+    this.jobFormat = jobFormat;
+    this.onFrame = onFrame;
+    this.onDrop = onDrop;
+  }
 
   /** Bytes buffered but not yet framed. */
   get pending(): number {

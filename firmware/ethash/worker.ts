@@ -59,10 +59,11 @@ function fnv(a: number, b: number): number {
 export class FwCache {
   readonly words: Uint32Array;
   readonly n: number;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly datasetBytes: number,
-  ) {
+  readonly bytes: Uint8Array;
+  readonly datasetBytes: number;
+  constructor(bytes: Uint8Array, datasetBytes: number) {
+    this.bytes = bytes;
+    this.datasetBytes = datasetBytes;
     this.words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     this.n = bytes.length / 64;
   }
@@ -197,8 +198,10 @@ export class EmulatedEthashWorker extends EventEmitter<{
   private timer: NodeJS.Immediate | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly o: WorkerOptions = {}) {
+  private readonly o: WorkerOptions;
+  constructor(o: WorkerOptions = {}) {
     super();
+    this.o = o;
     this.log = (o.logger ?? silentLogger).child('fw-ethash');
   }
 

@@ -60,10 +60,9 @@ export class EmulatedEmc2101 implements EmulatedI2cDevice {
   /** Reads and writes served (for tests). */
   accesses = 0;
 
-  constructor(
-    private readonly model: ThermalModel,
-    o: EmulatedEmc2101Options = {},
-  ) {
+  private readonly model: ThermalModel;
+  constructor(model: ThermalModel, o: EmulatedEmc2101Options = {}) {
+    this.model = model;
     this.diodeIdeality = o.diodeIdeality ?? 1.008;
     this.coupling = o.internalCoupling ?? 0.6;
     this.drivesFan = o.drivesFan ?? true;

@@ -15,11 +15,12 @@ export interface EmulatedI2cDevice {
 export class I2cNackError extends Error {
   override readonly name = 'TransportError';
   readonly code = 'io';
-  constructor(
-    readonly path: string,
-    readonly addr: number,
-  ) {
+  readonly path: string;
+  readonly addr: number;
+  constructor(path: string, addr: number) {
     super(`${path}: no ACK from address 0x${addr.toString(16).padStart(2, '0')} (EREMOTEIO)`);
+    this.path = path;
+    this.addr = addr;
   }
 }
 
@@ -29,7 +30,10 @@ export class EmulatedI2cBus {
   /** Transfers done (for tests and benches). */
   transfers = 0;
 
-  constructor(readonly path = 'sim:i2c-0') {}
+  readonly path: string;
+  constructor(path = 'sim:i2c-0') {
+    this.path = path;
+  }
 
   attach(addr: number, device: EmulatedI2cDevice): this {
     this.devices.set(addr & 0x7f, device);

@@ -21,10 +21,9 @@ export class EmulatedTmp1075 implements EmulatedI2cDevice {
   private readonly flavour: 'TMP1075' | 'TMP75' | 'LM75';
   private readonly coupling: number;
 
-  constructor(
-    private readonly model: ThermalModel,
-    o: EmulatedTmp1075Options = {},
-  ) {
+  private readonly model: ThermalModel;
+  constructor(model: ThermalModel, o: EmulatedTmp1075Options = {}) {
+    this.model = model;
     this.flavour = o.flavour ?? 'TMP1075';
     this.coupling = o.coupling ?? 0.9;
     this.regs[0x01] = this.flavour === 'TMP1075' ? 0x00ff : 0x0000;

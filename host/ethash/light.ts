@@ -162,10 +162,11 @@ export class EthashLight {
   private readonly mixI: Int32Array;
   private readonly pageI: Int32Array;
 
-  constructor(
-    readonly cache: Uint32Array,
-    readonly datasetBytes: number,
-  ) {
+  readonly cache: Uint32Array;
+  readonly datasetBytes: number;
+  constructor(cache: Uint32Array, datasetBytes: number) {
+    this.cache = cache;
+    this.datasetBytes = datasetBytes;
     if (cache.length === 0 || cache.length % ROW !== 0) throw new Error('cache: not a whole number of rows');
     if (datasetBytes % MIX_BYTES !== 0 || datasetBytes <= 0)
       throw new Error('dataset size: not a multiple of 128');

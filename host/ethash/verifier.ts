@@ -22,7 +22,10 @@ export class EthashShareVerifier {
   private readonly headers = new Map<string, Uint32Array>();
   private readonly boundaries = new Map<bigint, Uint32Array>();
 
-  constructor(private readonly store: EthashCacheStore) {}
+  private readonly store: EthashCacheStore;
+  constructor(store: EthashCacheStore) {
+    this.store = store;
+  }
 
   async verify(job: VerifiableJob, nonce: bigint): Promise<ShareCheck> {
     const light = await this.store.get(job.epoch, job.epochLength);

@@ -58,10 +58,12 @@ export class DriverChain implements ChainRuntime {
   readonly canHoldReset: boolean;
   private idling: Promise<void> | undefined;
 
+  readonly transport: ByteTransport;
   constructor(
-    readonly transport: ByteTransport,
+    transport: ByteTransport,
     o: ChainOptions & { expectedChips: number; hostTicketDifficulty: number },
   ) {
+    this.transport = transport;
     this.driver = new Bm13xxChain(o);
     this.name = transport.path;
     this.model = typeof o.model === 'string' ? MODELS[o.model] : o.model;

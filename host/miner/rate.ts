@@ -8,11 +8,11 @@ export class RateMeter {
   private total = 0;
   readonly startedAt: number;
 
-  constructor(
-    now: number,
-    readonly bucketMs = 5000,
-    readonly spanMs = 3_600_000,
-  ) {
+  readonly bucketMs: number;
+  readonly spanMs: number;
+  constructor(now: number, bucketMs = 5000, spanMs = 3_600_000) {
+    this.bucketMs = bucketMs;
+    this.spanMs = spanMs;
     const n = Math.ceil(spanMs / bucketMs) + 1;
     this.buckets = new Float64Array(n);
     this.stamps = new Float64Array(n).fill(-1);

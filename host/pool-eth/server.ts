@@ -147,12 +147,14 @@ export class EthPoolServer extends EventEmitter<{
   private difficulty: number;
   private interval: NodeJS.Timeout | undefined;
 
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-    private readonly o: EthPoolServerOptions,
-  ) {
+  private readonly server: Server;
+  readonly port: number;
+  private readonly o: EthPoolServerOptions;
+  private constructor(server: Server, port: number, o: EthPoolServerOptions) {
     super();
+    this.server = server;
+    this.port = port;
+    this.o = o;
     this.epoch = o.epoch ?? 0;
     this.difficulty = o.difficulty ?? 2 ** -22;
     this.log = (o.logger ?? silentLogger).child('pool-eth');

@@ -37,18 +37,20 @@ export type ProtocolErrorKind =
 /** A malformed message. `field` names what was wrong, e.g. `mining.notify.params[1] (prevhash)`. */
 export class StratumProtocolError extends Error {
   override readonly name = 'StratumProtocolError';
-  constructor(
-    readonly kind: ProtocolErrorKind,
-    readonly field: string,
-    detail: string,
-  ) {
+  readonly kind: ProtocolErrorKind;
+  readonly field: string;
+  constructor(kind: ProtocolErrorKind, field: string, detail: string) {
     super(`${field}: ${detail}`);
+    this.kind = kind;
+    this.field = field;
   }
 }
 
 export class LineTooLongError extends StratumProtocolError {
-  constructor(readonly bytes: number) {
+  readonly bytes: number;
+  constructor(bytes: number) {
     super('line-too-long', 'line', `more than ${MAX_LINE_BYTES} bytes without a newline (${bytes} so far)`);
+    this.bytes = bytes;
   }
 }
 
@@ -76,7 +78,10 @@ export class LineDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
+  private readonly maxBytes: number;
+  constructor(maxBytes = MAX_LINE_BYTES) {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes held for an unfinished line. */
   get buffered(): number {

@@ -9,18 +9,17 @@
 import type { Clock } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type { MinerSource } from '../api/types.ts';
-import { type EmbeddedBroker, startEmbeddedBroker } from './broker.ts';
-import { type CgminerApi, parseListen, startCgminerApi } from './cgminer-api.ts';
+import type { EmbeddedBroker } from './broker.ts';
+import type { CgminerApi } from './cgminer-api.ts';
 import type { TelemetryConfig } from './config.ts';
-import { type MetricsServer, startMetricsServer } from './metrics.ts';
-import { MqttTelemetry } from './mqtt.ts';
+import type { MetricsServer } from './metrics.ts';
+import type { MqttTelemetry } from './mqtt.ts';
 
-export { startEmbeddedBroker } from './broker.ts';
-export { parseListen, startCgminerApi } from './cgminer-api.ts';
+// The listeners load on first use (import them from their own modules): a daemon without MQTT does not
+// load mqtt.js, without --metrics-listen not prom-client, and only the demo loads the aedes broker.
 export { DEFAULT_API_LISTEN, type MqttConfig, type TelemetryConfig } from './config.ts';
 export { deriveDeviceId } from './device-id.ts';
-export { startMetricsServer } from './metrics.ts';
-export { MqttTelemetry, type MqttTelemetryOptions } from './mqtt.ts';
+export type { MqttTelemetryOptions } from './mqtt.ts';
 
 export interface TelemetryHandle {
   mqtt?: MqttTelemetry;
@@ -49,11 +48,13 @@ export async function startTelemetry(
   try {
     let mqttCfg = config.mqtt;
     if (!mqttCfg && opts.embeddedBrokerWhenNoMqtt) {
+      const { startEmbeddedBroker } = await import('./broker.ts');
       h.broker = await startEmbeddedBroker();
       stops.push(() => h.broker!.stop());
       mqttCfg = { url: h.broker.url, commands: opts.embeddedCommands !== false, discovery: true };
     }
     if (mqttCfg) {
+      const { MqttTelemetry } = await import('./mqtt.ts');
       const m = new MqttTelemetry(source, {
         url: mqttCfg.url,
         ...(mqttCfg.username !== undefined && { username: mqttCfg.username }),
@@ -83,6 +84,7 @@ export async function startTelemetry(
       );
     }
     if (config.api) {
+      const { parseListen, startCgminerApi } = await import('./cgminer-api.ts');
       const { host, port } = parseListen(config.api.listen, '--api-listen');
       h.api = await startCgminerApi(source, { host, port, allow: config.api.allow, logger });
       stops.unshift(() => h.api!.close());
@@ -91,6 +93,8 @@ export async function startTelemetry(
       );
     }
     if (config.metrics) {
+      const { parseListen } = await import('./cgminer-api.ts');
+      const { startMetricsServer } = await import('./metrics.ts');
       const { host, port } = parseListen(config.metrics.listen, '--metrics-listen');
       h.metrics = await startMetricsServer(source, { host, port, logger });
       stops.unshift(() => h.metrics!.close());

@@ -133,11 +133,10 @@ export class MqttTelemetry extends EventEmitter<Events> {
     discoveryPublished: 0,
   };
 
-  constructor(
-    private readonly source: MinerSource,
-    opts: MqttTelemetryOptions,
-  ) {
+  private readonly source: MinerSource;
+  constructor(source: MinerSource, opts: MqttTelemetryOptions) {
     super();
+    this.source = source;
     if (!/^(mqtts?|wss?):\/\//.test(opts.url)) {
       throw new Error(
         `mqtt url "${redactText(opts.url)}" is invalid: expected mqtt://, mqtts://, ws:// or wss://`,

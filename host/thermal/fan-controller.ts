@@ -28,11 +28,10 @@ export const DEFAULT_GAINS: PidGains = { kp: 5, ki: 0.1, kd: 2 };
 /** Thrown for out-of-range settings; names the field and the allowed range. */
 export class ThermalConfigError extends Error {
   override readonly name = 'ThermalConfigError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 

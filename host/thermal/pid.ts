@@ -15,11 +15,14 @@ export class Pid {
   private integral = 0;
   private lastInput: number | undefined;
 
-  constructor(
-    public gains: PidGains,
-    public min: number,
-    public max: number,
-  ) {}
+  gains: PidGains;
+  min: number;
+  max: number;
+  constructor(gains: PidGains, min: number, max: number) {
+    this.gains = gains;
+    this.min = min;
+    this.max = max;
+  }
 
   /** Starts from `output` (bumpless transfer) with no derivative history. */
   reset(output: number): void {

@@ -14,10 +14,11 @@ export class UnmonitoredThermal {
   readonly warning = UNMONITORED_WARNING;
   private readonly startedAt: number;
 
-  constructor(
-    private readonly frequencyMHz: number | null = null,
-    private readonly clock: Clock = systemClock,
-  ) {
+  private readonly frequencyMHz: number | null;
+  private readonly clock: Clock;
+  constructor(frequencyMHz: number | null = null, clock: Clock = systemClock) {
+    this.frequencyMHz = frequencyMHz;
+    this.clock = clock;
     this.startedAt = clock.now();
   }
 

@@ -118,16 +118,30 @@ class Check implements NonceCheck {
   private readonly d7: number;
   private hex: string | undefined;
 
+  readonly kind: NonceKind;
+  readonly jobId: string;
+  readonly extranonce2Hex: string;
+  readonly nonce: number;
+  readonly ntime: number;
+  readonly version: number;
+  readonly versionBits: number;
   constructor(
-    readonly kind: NonceKind,
+    kind: NonceKind,
     digest: Uint32Array,
-    readonly jobId: string,
-    readonly extranonce2Hex: string,
-    readonly nonce: number,
-    readonly ntime: number,
-    readonly version: number,
-    readonly versionBits: number,
+    jobId: string,
+    extranonce2Hex: string,
+    nonce: number,
+    ntime: number,
+    version: number,
+    versionBits: number,
   ) {
+    this.kind = kind;
+    this.jobId = jobId;
+    this.extranonce2Hex = extranonce2Hex;
+    this.nonce = nonce;
+    this.ntime = ntime;
+    this.version = version;
+    this.versionBits = versionBits;
     this.d0 = digest[0]!;
     this.d1 = digest[1]!;
     this.d2 = digest[2]!;

@@ -1,11 +1,10 @@
 /** Errors of the work engine. Every one names the field that was wrong, so a log line says what to fix. */
 export class WorkError extends Error {
   override readonly name = 'WorkError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 

@@ -166,11 +166,9 @@ export class Extranonce2Counter {
   private nextValue: bigint;
   private readonly limit: bigint;
   private readonly step: bigint;
-  constructor(
-    readonly size: number,
-    start = 0,
-    step = 1,
-  ) {
+  readonly size: number;
+  constructor(size: number, start = 0, step = 1) {
+    this.size = size;
     if (!Number.isInteger(start) || !Number.isInteger(step) || start < 0 || step < 1 || start >= step) {
       throw new WorkError('extranonce2', `lane start ${start} / step ${step} must satisfy 0 ≤ start < step`);
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { JobInput } from '../../drivers/bm13xx/codec.ts';
-import { MODELS } from '../../drivers/bm13xx/models.ts';
+import { MODELS, type ModelInfo } from '../../drivers/bm13xx/models.ts';
 import {
   type ChainPort,
   ChainScheduler,
@@ -21,10 +21,12 @@ import { memoryLogger } from '../../lib/log.ts';
 class RecordingChain implements ChainPort {
   readonly jobs: Array<Omit<JobInput, 'jobId'> & { chipJobId: number }> = [];
   private id = 0;
-  constructor(
-    readonly model = MODELS.BM1370,
-    readonly chipCount = 1,
-  ) {}
+  readonly model: ModelInfo;
+  readonly chipCount: number;
+  constructor(model = MODELS.BM1370, chipCount = 1) {
+    this.model = model;
+    this.chipCount = chipCount;
+  }
   async sendJob(job: Omit<JobInput, 'jobId'>): Promise<number> {
     this.id = (this.id + this.model.jobIdStep) % 128;
     this.jobs.push({ ...job, chipJobId: this.id });

@@ -17,7 +17,9 @@ export class RawClient {
   readonly lines: Line[] = [];
   private buf = '';
   private nextId = 100;
-  private constructor(readonly socket: Socket) {
+  readonly socket: Socket;
+  private constructor(socket: Socket) {
+    this.socket = socket;
     socket.on('data', (d) => {
       this.buf += String(d);
       for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {

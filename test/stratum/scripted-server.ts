@@ -62,11 +62,14 @@ export class ScriptedServer {
     | ((conn: number, m: { id?: unknown; method?: string; params?: unknown[] }) => boolean)
     | undefined;
   private seq = 0;
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-    readonly opts: ScriptOptions,
-  ) {}
+  private readonly server: Server;
+  readonly port: number;
+  readonly opts: ScriptOptions;
+  private constructor(server: Server, port: number, opts: ScriptOptions) {
+    this.server = server;
+    this.port = port;
+    this.opts = opts;
+  }
 
   /** Listens on 127.0.0.1:`port` (0 = any); with `tls` (key, cert) it speaks TLS. */
   static async start(opts: ScriptOptions = {}, port = 0, tls?: TlsOptions): Promise<ScriptedServer> {

@@ -1,0 +1,31 @@
+/**
+ * `asicd --help` lists each command's summary without loading the command's module (read as text from
+ * host/commands/<name>.ts): the text must be what the module exports, for every command.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { commandNames, commandSummary, main } from '../../host/cli.ts';
+
+describe('asicd --help', () => {
+  it('reads the same summary as each command module exports', async () => {
+    const names = commandNames();
+    assert.ok(names.length >= 5);
+    for (const name of names) {
+      const mod = (await import(`../../host/commands/${name}.ts`)) as { summary: string };
+      assert.equal(await commandSummary(name), mod.summary, name);
+    }
+  });
+
+  it('prints every command with its summary', async () => {
+    const out: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => out.push(s);
+    try {
+      assert.equal(await main(['--help']), 0);
+    } finally {
+      console.log = log;
+    }
+    for (const name of commandNames())
+      assert.match(out.join('\n'), new RegExp(`\\n  ${name} +${await commandSummary(name)}`));
+  });
+});
