@@ -6,7 +6,9 @@
 // installed under node_modules (where Node refuses to strip types) fall back to tsx, which compiles each
 // file on load. ASICD_LOADER=tsx forces the fallback (for comparisons); the choice is reported by
 // `asicd selfcheck` through globalThis.__asicdLoader.
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
+
 
 const here = fileURLToPath(import.meta.url);
 const canStrip =
@@ -15,6 +17,10 @@ const canStrip =
   process.env.ASICD_LOADER !== 'tsx';
 
 if (canStrip) {
+  // V8's on-disk code cache (under the system's temp directory unless NODE_COMPILE_CACHE says otherwise):
+  // later starts skip compiling and also skip stripping the types again (the stripped source is cached
+  // with it) — without it, loading Node's type stripper (a WebAssembly module) is most of a start's CPU.
+  module.enableCompileCache?.();
   // Node 22.18–23 print an ExperimentalWarning for type stripping on first use; it says nothing to a
   // user of the daemon. Every other warning goes through unchanged.
   const emit = process.emitWarning;
