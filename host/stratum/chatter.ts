@@ -22,11 +22,14 @@ interface KindState {
 export class ChatterLog {
   private readonly kinds = new Map<string, KindState>();
 
-  constructor(
-    private readonly log: Logger,
-    private readonly clock: Clock,
-    private readonly intervalMs = 60_000,
-  ) {}
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  constructor(log: Logger, clock: Clock, intervalMs = 60_000) {
+    this.log = log;
+    this.clock = clock;
+    this.intervalMs = intervalMs;
+  }
 
   /** One message of `kind` (logged as event `pool_<kind>`), or counted when one was logged recently. */
   note(kind: string, fields: Record<string, unknown>): void {
