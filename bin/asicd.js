@@ -9,7 +9,6 @@
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-
 const here = fileURLToPath(import.meta.url);
 const canStrip =
   Boolean(process.features.typescript) &&
