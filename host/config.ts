@@ -116,6 +116,53 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1e15,
   },
   {
+    key: 'pool.silenceTimeout',
+    flag: 'pool-silence-timeout',
+    kind: 'number',
+    help: 'seconds without a new job before a pool is left (other traffic does not count)',
+    min: 5,
+    max: 3600,
+    default: 120,
+  },
+  {
+    key: 'pool.submitTimeout',
+    flag: 'pool-submit-timeout',
+    kind: 'number',
+    help: 'seconds a share may wait for its answer; then the pool is suspect and left',
+    min: 1,
+    max: 300,
+    default: 10,
+  },
+  {
+    key: 'pool.probeInterval',
+    flag: 'pool-probe-interval',
+    kind: 'number',
+    help: 'while on a fallback, the preferred pool is probed after 5 s, then less often up to every this many seconds',
+    min: 5,
+    max: 3600,
+    default: 60,
+  },
+  {
+    key: 'pool.unansweredSubmits',
+    flag: 'pool-unanswered-submits',
+    kind: 'number',
+    help: 'this many shares in a row without an answer → the pool is left',
+    min: 1,
+    max: 1000,
+    integer: true,
+    default: 5,
+  },
+  {
+    key: 'pool.rejectRun',
+    flag: 'pool-reject-run',
+    kind: 'number',
+    help: 'this many rejected shares in a row (no accepted one) → the pool is left',
+    min: 1,
+    max: 100000,
+    integer: true,
+    default: 10,
+  },
+  {
     key: 'frequency',
     flag: 'frequency',
     kind: 'number',
@@ -821,6 +868,32 @@ export function poolsOf(cfg: Config): Required<PoolConfig>[] {
     const o = typeof p === 'string' ? { url: p } : p;
     return { url: o.url, user: o.user ?? String(cfg.user ?? ''), pass: o.pass ?? String(cfg.pass ?? 'x') };
   });
+}
+
+/** The pool policy settings of the configuration (pool.* keys, seconds) as PoolManager options (ms). */
+export function poolPolicyOf(cfg: Config): {
+  silenceMs?: number;
+  submitTimeoutMs?: number;
+  probeIntervalMs?: number;
+  probeFirstMs?: number;
+  unansweredSubmits?: number;
+  rejectRun?: number;
+} {
+  const sec = (k: string) => (cfg[k] === undefined ? undefined : Math.round(Number(cfg[k]) * 1000));
+  const silenceMs = sec('pool.silenceTimeout');
+  const submitTimeoutMs = sec('pool.submitTimeout');
+  const probeIntervalMs = sec('pool.probeInterval');
+  return {
+    ...(silenceMs !== undefined ? { silenceMs } : {}),
+    ...(submitTimeoutMs !== undefined ? { submitTimeoutMs } : {}),
+    ...(probeIntervalMs !== undefined
+      ? { probeIntervalMs, probeFirstMs: Math.min(5000, probeIntervalMs) }
+      : {}),
+    ...(cfg['pool.unansweredSubmits'] !== undefined
+      ? { unansweredSubmits: Number(cfg['pool.unansweredSubmits']) }
+      : {}),
+    ...(cfg['pool.rejectRun'] !== undefined ? { rejectRun: Number(cfg['pool.rejectRun']) } : {}),
+  };
 }
 
 /** The configuration as printable text, secrets replaced. */

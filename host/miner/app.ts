@@ -9,7 +9,14 @@ import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../lib/log.ts';
 import { redactText } from '../../lib/redact.ts';
-import { type Config, ConfigError, checkListenAddresses, describeConfig, poolsOf } from '../config.ts';
+import {
+  type Config,
+  ConfigError,
+  checkListenAddresses,
+  describeConfig,
+  poolPolicyOf,
+  poolsOf,
+} from '../config.ts';
 import { LogTap } from '../http/log-tap.ts';
 import { type HttpServer, startHttpServer } from '../http/server.ts';
 import { PersistentSource } from '../state/persistent.ts';
@@ -201,6 +208,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     thermal,
     ...(cfg['thermal.targetTemp'] !== undefined ? { targetTempC: Number(cfg['thermal.targetTemp']) } : {}),
     ...(cfg['thermal.maxTemp'] !== undefined ? { maxTempC: Number(cfg['thermal.maxTemp']) } : {}),
+    pool: poolPolicyOf(cfg),
     clock,
     logger: log,
   });
