@@ -10,10 +10,11 @@ import { loggerFor, runUntilSignalled, StartAborted, startApp } from '../miner/a
 import { StopRequests } from '../miner/signals.ts';
 import { StratumServer } from '../pool/server.ts';
 import { type ConfigWithState, loadConfigWithState, stateOptions } from '../state/persistent.ts';
+import { Sv2Pool } from '../stratum-v2/pool.ts';
 import { exitSoon } from './run.ts';
 
 export const summary = 'run everything on embedded defaults: simulated board, embedded pool and MQTT broker';
-export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--algo sha256d|ethash] [options]
+export const usage = `asicd demo [--board sim-gamma] [--pool-difficulty D] [--algo sha256d|ethash] [--pool-protocol v1|sv2] [options]
 
 Starts the embedded Stratum pool on 127.0.0.1, a simulated board (\`asicd boards\`, sim-*), and an
 embedded MQTT broker (unless --mqtt is given), and mines until Ctrl-C. Shares are accepted within
@@ -61,11 +62,13 @@ export async function run(argv: string[]): Promise<number> {
   if (cfg.algo === 'ethash') return ethashDemo(cfg, log);
   const stops = new StopRequests({ log }).install();
 
-  const pool = new StratumServer({
+  const poolOptions = {
     difficulty: Number(cfg['pool.difficulty'] ?? DEMO_DIFFICULTY),
     blockIntervalMs: 120_000,
     logger: log.child('embedded-pool'),
-  });
+  };
+  // --pool-protocol sv2: the embedded Stratum V2 pool (Noise-encrypted; its URL carries its authority key).
+  const pool = cfg['pool.protocol'] === 'sv2' ? new Sv2Pool(poolOptions) : new StratumServer(poolOptions);
   await pool.listen(Number(cfg['pool.port'] ?? 0));
   cfg.pools = [...((cfg.pools as string[] | undefined) ?? []), pool.url];
   try {
