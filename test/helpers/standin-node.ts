@@ -431,6 +431,7 @@ export class StandinNode {
 
   private onPeer(socket: Socket): void {
     const p: PeerConn = { socket, sendheaders: false, hbCompact: false, ready: false };
+    socket.setNoDelay(true);
     this.peers.add(p);
     const dec = new FrameDecoder(MAGIC.regtest);
     const send = (cmd: string, payload?: Uint8Array) => {
