@@ -35,6 +35,9 @@ export interface HashrateFigures {
   /** Most recent short window (the daemon's own sampling period, a few seconds). */
   now: number;
   avg1m: number;
+  /** cgminer's "MHS 5m" / "MHS 15m" windows (absent from sources that do not keep them). */
+  avg5m?: number;
+  avg15m?: number;
   avg10m: number;
   avg1h: number;
   /** Average since the daemon started (cgminer's "MHS av"). */

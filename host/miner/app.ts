@@ -234,7 +234,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     http = await startHttpFor(cfg, board, source, pools, clock, log);
     telemetry = await startTelemetry(
       source,
-      { ...telemetryConfig, deviceId },
+      { ...telemetryConfig, deviceId, ...(http ? { dashboardUrl: publicUrl(http) } : {}) },
       {
         logger: log.child('telemetry'),
         embeddedBrokerWhenNoMqtt: o.embeddedBroker === true,
@@ -268,6 +268,11 @@ export async function startApp(o: StartOptions): Promise<App> {
       return stopping;
     },
   };
+}
+
+/** The dashboard address other machines can use (a wildcard listen address becomes the host name). */
+function publicUrl(h: HttpServer): string {
+  return h.host === '0.0.0.0' || h.host === '::' ? `http://${hostname()}:${h.port}/` : h.url;
 }
 
 function macAddress(): string {

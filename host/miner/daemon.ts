@@ -720,6 +720,8 @@ export class Miner implements MinerSource {
       hashrate: {
         now: rate(10_000),
         avg1m: rate(60_000),
+        avg5m: rate(300_000),
+        avg15m: rate(900_000),
         avg10m: rate(600_000),
         avg1h: rate(3_600_000),
         sinceStart: this.schedulers.reduce((x, s) => x + s.averageHashrate(), 0),

@@ -149,6 +149,8 @@ function summaryRec(s: MinerState): Rec {
     'MHS av': mhs(s.hashrate.sinceStart),
     'MHS 5s': mhs(s.hashrate.now),
     'MHS 1m': mhs(s.hashrate.avg1m),
+    ...(s.hashrate.avg5m !== undefined ? { 'MHS 5m': mhs(s.hashrate.avg5m) } : {}),
+    ...(s.hashrate.avg15m !== undefined ? { 'MHS 15m': mhs(s.hashrate.avg15m) } : {}),
     'MHS 10m': mhs(s.hashrate.avg10m),
     'MHS 1h': mhs(s.hashrate.avg1h),
     'Found Blocks': sh.blocksFound,
@@ -249,7 +251,14 @@ function poolsRecs(s: MinerState): Rec[] {
   });
 }
 
+/**
+ * `stats` in the layout bmminer (Antminer S9-era firmware) readers expect: STATS[0] names the miner
+ * software, STATS[1] carries the figures (GHS 5s/av, fanN, tempN, temp2_N per chain, chain_acnN,
+ * chain_acsN, chain_hwN, chain_rateN, total_*). asicd's own fields stay alongside.
+ */
 function statsRecs(s: MinerState): Rec[] {
+  const chips = s.chains.reduce((n, c) => n + c.chips.length, 0);
+  const temps = s.temperatures.map((t) => t.celsius).filter((c): c is number => c !== null);
   const rec: Rec = {
     STATS: 0,
     ID: 'asicd0',
@@ -258,19 +267,23 @@ function statsRecs(s: MinerState): Rec[] {
     Wait: 0,
     Max: 0,
     Min: 99999999,
+    'GHS 5s': round2(s.hashrate.now),
+    'GHS av': round2(s.hashrate.sinceStart),
+    miner_count: s.chains.length,
+    frequency: s.frequencyMhz,
+    fan_num: s.fan.rpm.length,
+    temp_num: s.temperatures.length,
     Type: s.board.model,
     Board: s.board.name,
     State: s.mining,
     Overheat: s.overheat.active,
-    frequency: s.frequencyMhz,
-    miner_count: s.chains.length,
     fan_mode: s.fan.mode,
     fan_duty: s.fan.dutyPercent,
-    fan_num: s.fan.rpm.length,
-    temp_num: s.temperatures.length,
-    total_rateideal: s.hashrate.expected,
-    'GHS 5s': s.hashrate.now,
-    'GHS av': s.hashrate.sinceStart,
+    total_rateideal: round2(s.hashrate.expected),
+    total_rate: round2(s.chains.reduce((x, c) => x + c.hashrate, 0)),
+    total_acn: chips,
+    total_freqavg: s.chains.length ? s.chains.reduce((x, c) => x + c.frequencyMhz, 0) / s.chains.length : 0,
+    temp_max: temps.length ? Math.max(...temps) : 0,
   };
   s.fan.rpm.forEach((r, i) => {
     rec[`fan${i + 1}`] = r ?? -1;
@@ -280,22 +293,32 @@ function statsRecs(s: MinerState): Rec[] {
     rec[`temp_name${i + 1}`] = t.name;
   });
   s.chains.forEach((c, i) => {
-    rec[`chain_acn${i + 1}`] = c.chips.length;
-    rec[`chain_rate${i + 1}`] = c.hashrate;
-    rec[`chain_hw${i + 1}`] = c.errors;
-    rec[`freq${i + 1}`] = c.frequencyMhz;
-    if (c.voltageMv !== undefined) rec[`voltage${i + 1}`] = c.voltageMv;
+    const n = i + 1;
+    rec[`chain_acn${n}`] = c.chips.length;
+    // bmminer: one 'o' per answering chip, 'x' for a chip with errors, space-grouped by 8.
+    rec[`chain_acs${n}`] = c.chips
+      .map((ch, k) => `${k > 0 && k % 8 === 0 ? ' ' : ''}${ch.errors > 0 ? 'x' : 'o'}`)
+      .join('');
+    rec[`chain_hw${n}`] = c.errors;
+    rec[`chain_rate${n}`] = round2(c.hashrate);
+    rec[`freq${n}`] = c.frequencyMhz;
+    rec[`freq_avg${n}`] = c.frequencyMhz;
+    if (temps.length) rec[`temp2_${n}`] = Math.max(...temps);
+    if (c.voltageMv !== undefined) rec[`voltage${n}`] = c.voltageMv;
     if (c.link) {
-      rec[`chain_crc${i + 1}`] = c.link.crcErrors;
-      rec[`chain_resync${i + 1}`] = c.link.resyncs;
-      rec[`chain_dropped${i + 1}`] = c.link.droppedBytes;
-      rec[`chain_unknown${i + 1}`] = c.link.unknownFrames;
+      rec[`chain_crc${n}`] = c.link.crcErrors;
+      rec[`chain_resync${n}`] = c.link.resyncs;
+      rec[`chain_dropped${n}`] = c.link.droppedBytes;
+      rec[`chain_unknown${n}`] = c.link.unknownFrames;
     }
   });
   if (s.voltageMv !== undefined) rec.voltage = s.voltageMv;
   if (s.powerW !== undefined) rec.power = s.powerW;
-  return [rec];
+  const version: Rec = { BMMiner: VERSION, Miner: `asicd ${VERSION}`, CompileTime: '', Type: s.board.model };
+  return [version, rec];
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 interface Ctx {
   source: MinerSource;

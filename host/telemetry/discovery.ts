@@ -22,7 +22,12 @@ export interface DiscoveryOptions {
   prefix: string;
   topics: Topics;
   commandsEnabled: boolean;
+  /** The dashboard's address (HA's "Visit" link on the device page), when the HTTP server runs. */
+  configurationUrl?: string;
 }
+
+/** HA `origin` block: which software published the discovery (shown in HA's MQTT info). */
+export const ORIGIN = { name: 'asicd', support_url: 'https://github.com/asicd/asicd' } as const;
 
 type Config = Record<string, unknown>;
 
@@ -52,12 +57,15 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     manufacturer: 'asicd',
     model: state.board.model,
     sw_version: state.device.version,
+    ...(opts.configurationUrl ? { configuration_url: opts.configurationUrl } : {}),
   };
+  const origin = { ...ORIGIN, sw_version: state.device.version };
   const common = {
     availability_topic: topics.availability,
     payload_available: 'online',
     payload_not_available: 'offline',
     device,
+    origin,
   };
   const out: DiscoveryMessage[] = [];
   const add = (component: string, key: string, cfg: Config) => {
@@ -86,15 +94,17 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
   }
   state.fan.rpm.forEach((_, i) => {
     sensor(`fan_rpm_${i}`, `Fan ${i} speed`, `value_json.fan.rpm[${i}]`, {
-      unit_of_measurement: 'RPM',
+      unit_of_measurement: 'rpm',
       state_class: 'measurement',
       icon: 'mdi:fan',
+      entity_category: 'diagnostic',
     });
   });
   sensor('fan_duty', 'Fan duty', 'value_json.fan.dutyPercent', {
     unit_of_measurement: '%',
     state_class: 'measurement',
     icon: 'mdi:fan',
+    entity_category: 'diagnostic',
   });
   sensor('shares_accepted', 'Shares accepted', 'value_json.shares.accepted', {
     state_class: 'total_increasing',
@@ -109,6 +119,7 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
   sensor('frequency', 'Frequency', 'value_json.frequencyMhz', {
     unit_of_measurement: 'MHz',
     state_class: 'measurement',
+    entity_category: 'diagnostic',
   });
   sensor('uptime', 'Uptime', 'value_json.device.uptimeS', {
     unit_of_measurement: 's',
@@ -117,6 +128,7 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
   });
   sensor('pool', 'Pool', "value_json.pool.url if value_json.pool else 'none'", {
     icon: 'mdi:server-network',
+    entity_category: 'diagnostic',
   });
   if (state.powerW !== undefined) {
     sensor('power', 'Power', 'value_json.powerW', {
@@ -145,6 +157,29 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     device_class: 'heat',
   });
 
+  // HA event entities: the published events (`<base>/event/<type>`) as HA events with an event_type.
+  add('event', 'block_found', {
+    name: 'Block found',
+    state_topic: topics.event('block_found'),
+    event_types: ['block_found'],
+    value_template: '{"event_type":"block_found","hash":"{{ value_json.hash }}"}',
+    icon: 'mdi:cube-outline',
+  });
+  add('event', 'overheat_event', {
+    name: 'Overheat protection',
+    state_topic: topics.event('overheat'),
+    event_types: ['tripped', 'cleared'],
+    value_template: `{"event_type":"{{ 'tripped' if value_json.active else 'cleared' }}"}`,
+    icon: 'mdi:thermometer-alert',
+  });
+  add('event', 'failover', {
+    name: 'Pool failover',
+    state_topic: topics.event('pool_switched'),
+    event_types: ['pool_switched'],
+    value_template: '{"event_type":"pool_switched","to":{{ value_json.to }}}',
+    icon: 'mdi:swap-horizontal',
+  });
+
   // Controls: only offered when commands are enabled; otherwise their configs are removed ('').
   const controls: DiscoveryMessage[] = [];
   const control = (component: string, key: string, cfg: Config) => {
@@ -163,6 +198,7 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     icon: 'mdi:pickaxe',
   });
   control('number', 'fan_percent', {
+    entity_category: 'config',
     name: 'Fan',
     state_topic: topics.state,
     value_template: '{{ value_json.fan.dutyPercent }}',
@@ -175,6 +211,7 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     icon: 'mdi:fan',
   });
   control('number', 'frequency_set', {
+    entity_category: 'config',
     name: 'Frequency setting',
     state_topic: topics.state,
     value_template: '{{ value_json.frequencyMhz }}',
@@ -186,6 +223,7 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     mode: 'box',
   });
   control('select', 'pool_select', {
+    entity_category: 'config',
     name: 'Active pool',
     state_topic: topics.state,
     value_template: "{{ value_json.pool.index ~ ': ' ~ value_json.pool.url if value_json.pool else '' }}",
@@ -194,11 +232,13 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     icon: 'mdi:server-network',
   });
   control('button', 'fan_auto', {
+    entity_category: 'config',
     name: 'Fan auto',
     payload_press: '{"command":"fan","mode":"auto"}',
     icon: 'mdi:fan-auto',
   });
   control('button', 'restart', {
+    entity_category: 'config',
     name: 'Restart mining',
     payload_press: '{"command":"restart"}',
     device_class: 'restart',

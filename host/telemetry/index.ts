@@ -64,6 +64,7 @@ export async function startTelemetry(
         ...(mqttCfg.intervalMs !== undefined && { intervalMs: mqttCfg.intervalMs }),
         ...(mqttCfg.discoveryPrefix !== undefined && { discoveryPrefix: mqttCfg.discoveryPrefix }),
         ...(config.deviceId !== undefined && { deviceId: config.deviceId }),
+        ...(config.dashboardUrl !== undefined && { configurationUrl: config.dashboardUrl }),
         ...(opts.clock !== undefined && { clock: opts.clock }),
         commandsEnabled: mqttCfg.commands,
         discovery: mqttCfg.discovery,

@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from '../../lib/log.ts';
 import { redactText } from '../../lib/redact.ts';
 import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { MinerSource, MinerState } from '../api/types.ts';
+import { emptyRejectCounts } from '../stratum/messages.ts';
 
 export interface MetricsServer {
   host: string;
@@ -94,6 +95,33 @@ export function createMetricsRegistry(source: MinerSource): Registry {
     ] as const)
       g.set({ window: w }, v);
   });
+  // Base units (Prometheus convention) alongside the _ghs/_mhz series above.
+  gauge('asicd_hashrate_hashes_per_second', 'Hashrate in H/s by averaging window', ['window'], (g, s) => {
+    const h = s.hashrate;
+    for (const [w, v] of [
+      ['now', h.now],
+      ['1m', h.avg1m],
+      ['10m', h.avg10m],
+      ['1h', h.avg1h],
+      ['since_start', h.sinceStart],
+      ['expected', h.expected],
+    ] as const)
+      g.set({ window: w }, v * 1e9);
+  });
+  gauge('asicd_frequency_hertz', 'Board chip frequency in Hz', [], (g, s) => g.set(s.frequencyMhz * 1e6));
+  gauge('asicd_chain_hashrate_hashes_per_second', 'Hashrate per chain in H/s', ['chain'], (g, s) => {
+    for (const c of s.chains) g.set({ chain: c.index }, c.hashrate * 1e9);
+  });
+  gauge('asicd_chip_hashrate_hashes_per_second', 'Hashrate per chip in H/s', ['chain', 'chip'], (g, s) => {
+    for (const c of s.chains)
+      for (const ch of c.chips) g.set({ chain: c.index, chip: ch.index }, ch.hashrate * 1e9);
+  });
+  gauge('asicd_voltage_volts', 'Measured board voltage in V (absent when not measured)', ['rail'], (g, s) => {
+    if (s.voltageMv !== undefined) g.set({ rail: 'core' }, s.voltageMv / 1000);
+  });
+  gauge('asicd_best_difficulty_lifetime', 'Best share difficulty across restarts (state file)', [], (g, s) =>
+    g.set(s.lifetime?.bestDifficulty ?? s.bestDifficulty.allTime),
+  );
   gauge('asicd_mining_state', '1 for the current mining state', ['state'], (g, s) => {
     for (const st of MINING_STATES) g.set({ state: st }, s.mining === st ? 1 : 0);
   });
@@ -102,7 +130,9 @@ export function createMetricsRegistry(source: MinerSource): Registry {
   );
   counter('asicd_shares_accepted_total', 'Accepted shares', [], (set, s) => set({}, s.shares.accepted));
   counter('asicd_shares_rejected_total', 'Rejected shares by reason', ['reason'], (set, s) => {
-    for (const [reason, n] of Object.entries(s.shares.rejectedByReason)) set({ reason }, n);
+    // Every known reason from the start (at 0), so rate() and alerts work before the first reject.
+    const all: Record<string, number> = { ...emptyRejectCounts(), ...s.shares.rejectedByReason };
+    for (const [reason, n] of Object.entries(all)) set({ reason }, n);
   });
   counter('asicd_shares_stale_total', 'Stale shares', [], (set, s) => set({}, s.shares.stale));
   counter('asicd_difficulty_accepted_total', 'Sum of accepted share difficulty', [], (set, s) =>

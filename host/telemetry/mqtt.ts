@@ -55,6 +55,8 @@ export interface MqttTelemetryOptions {
   discoveryPrefix?: string;
   /** Publish discovery, default true. */
   discovery?: boolean;
+  /** The dashboard's address for HA's device page (`configuration_url`). */
+  configurationUrl?: string;
   clientId?: string;
   /** 4 (MQTT 3.1.1, default: works with every broker incl. aedes) or 5. */
   protocolVersion?: 4 | 5;
@@ -346,6 +348,7 @@ export class MqttTelemetry extends EventEmitter<Events> {
       prefix: this.opts.discoveryPrefix ?? 'homeassistant',
       topics: this.topics,
       commandsEnabled: !!this.opts.commandsEnabled,
+      ...(this.opts.configurationUrl ? { configurationUrl: this.opts.configurationUrl } : {}),
     });
     const key = msgs.map((m) => `${m.topic}\n${m.payload}`).join('\n');
     if (key === this.lastDiscoveryKey) return;

@@ -154,7 +154,7 @@ test('dashboard in headless Chromium: live numbers, chart, settings via PATCH â†
     `MQTT state with 500 MHz (${out()})`,
     30_000,
   );
-  const stats = (await cgminer(apiPort, 'stats')).STATS![0]!;
+  const stats = (await cgminer(apiPort, 'stats')).STATS![1]!;
   assert.equal(stats.frequency, 500, 'cgminer stats shows the new frequency');
   await page.waitForFunction(() => document.getElementById('frequency')?.textContent === '500', {
     timeout: 20_000,

@@ -55,6 +55,11 @@ describe('cgminer API over TCP', () => {
     assert.equal(s['MHS av'], 1180000);
     assert.equal(s['MHS 5s'], 1210500);
     assert.equal(s['MHS 1m'], 1200250);
+    assert.equal(s['MHS 5m'], undefined, 'absent when the source keeps no 5 min window');
+    miner.quietPatch({ hashrate: { ...miner.state.hashrate, avg5m: 1195, avg15m: 1191.5 } });
+    const r2 = json(await request(closed.port, '{"command":"summary"}'));
+    const s2 = (r2.SUMMARY as Record<string, number>[])[0]!;
+    assert.deepEqual([s2['MHS 5m'], s2['MHS 15m']], [1195000, 1191500]);
     assert.equal(s.Accepted, 120);
     assert.equal(s.Rejected, 5);
     assert.equal(s['Hardware Errors'], 7);
@@ -84,8 +89,16 @@ describe('cgminer API over TCP', () => {
     const d = (devs.DEVS as Record<string, unknown>[])[0]!;
     assert.deepEqual([d.ASC, d.Name, d['MHS 5s'], d['Hardware Errors']], [0, 'BM1370', 1210500, 7]);
     const stats = json(await request(closed.port, '{"command":"stats"}'));
-    const st = (stats.STATS as Record<string, unknown>[])[0]!;
-    assert.deepEqual([st.fan1, st.temp1, st.chain_acn1, st.frequency], [4200, 48.5, 4, 525]);
+    // bmminer layout: STATS[0] names the software, STATS[1] has the figures.
+    const [sv, st] = stats.STATS as Record<string, unknown>[];
+    assert.equal(typeof sv!.BMMiner, 'string');
+    assert.equal(sv!.Type, 'Simulated BM1370 x4');
+    assert.deepEqual([st!.fan1, st!.temp1, st!.chain_acn1, st!.frequency], [4200, 48.5, 4, 525]);
+    assert.deepEqual(
+      [st!['GHS 5s'], st!.total_acn, st!.chain_acs1, st!.chain_hw1, st!.temp_max, st!.temp2_1],
+      [1210.5, 4, 'ooxo', 7, 61.25, 61.25],
+    );
+    assert.equal(st!.total_rateideal, 1228.8);
     const ver = json(await request(closed.port, '{"command":"version"}'));
     assert.equal((ver.VERSION as Record<string, string>[])[0]!.API, '3.7');
     const cfg = json(await request(closed.port, '{"command":"config"}'));

@@ -45,7 +45,7 @@ test('discovery through mosquitto: one device, unique ids, availability, control
     assert.match(
       m.topic,
       new RegExp(
-        `^${prefix}/(sensor|binary_sensor|switch|number|select|button)/asicd_${id}/[a-z0-9_]+/config$`,
+        `^${prefix}/(sensor|binary_sensor|switch|number|select|button|event)/asicd_${id}/[a-z0-9_]+/config$`,
       ),
     );
     const cfg = JSON.parse(m.text) as Cfg; // throws on invalid JSON
@@ -127,4 +127,68 @@ test('discovery with commands disabled removes the control entities', () => {
   });
   assert.ok(msgs.some((m) => m.key === 'power'));
   assert.ok(!without.some((m) => m.key === 'power'));
+});
+
+test('discovery: origin block, configuration_url, entity categories, rpm, HA event entities', () => {
+  const state = sampleState('ha2');
+  const msgs = buildDiscovery(state, {
+    deviceId: 'ha2',
+    prefix: 'homeassistant',
+    topics: topicsFor('asicd/ha2'),
+    commandsEnabled: true,
+    configurationUrl: 'http://miner.local:8080/',
+  });
+  const cfg = (component: string, key: string) => {
+    const m = msgs.find((x) => x.component === component && x.key === key);
+    assert.ok(m, `${component} ${key}`);
+    return JSON.parse(m.payload) as Record<string, unknown> & {
+      device: Record<string, unknown>;
+      origin: Record<string, unknown>;
+    };
+  };
+  for (const m of msgs) {
+    const c = JSON.parse(m.payload) as {
+      origin: { name: string; sw_version: string };
+      device: Record<string, unknown>;
+    };
+    assert.equal(c.origin.name, 'asicd', m.topic);
+    assert.equal(c.origin.sw_version, state.device.version);
+    assert.equal(c.device.configuration_url, 'http://miner.local:8080/');
+    assert.equal(c.device.name, state.device.name, 'the configured --name');
+  }
+  assert.equal(cfg('sensor', 'fan_rpm_0').unit_of_measurement, 'rpm');
+  assert.equal(cfg('sensor', 'uptime').entity_category, 'diagnostic');
+  assert.equal(cfg('sensor', 'frequency').entity_category, 'diagnostic');
+  assert.equal(cfg('sensor', 'hashrate').entity_category, undefined, 'primary sensors stay primary');
+  for (const [c, k] of [
+    ['number', 'fan_percent'],
+    ['number', 'frequency_set'],
+    ['select', 'pool_select'],
+    ['button', 'restart'],
+  ] as const)
+    assert.equal(cfg(c, k).entity_category, 'config', `${c} ${k}`);
+  const block = cfg('event', 'block_found');
+  assert.equal(block.state_topic, 'asicd/ha2/event/block_found');
+  assert.deepEqual(block.event_types, ['block_found']);
+  // HA renders value_template with Jinja; the template's JSON shape must name an allowed event_type.
+  const rendered = String(block.value_template).replace('{{ value_json.hash }}', '00ab');
+  assert.equal((JSON.parse(rendered) as { event_type: string }).event_type, 'block_found');
+  assert.equal(cfg('event', 'overheat_event').state_topic, 'asicd/ha2/event/overheat');
+  assert.deepEqual(cfg('event', 'overheat_event').event_types, ['tripped', 'cleared']);
+  const fo = cfg('event', 'failover');
+  assert.equal(fo.state_topic, 'asicd/ha2/event/pool_switched');
+  assert.equal(
+    (JSON.parse(String(fo.value_template).replace('{{ value_json.to }}', '1')) as { event_type: string })
+      .event_type,
+    'pool_switched',
+  );
+  const without = buildDiscovery(state, {
+    deviceId: 'ha2',
+    prefix: 'homeassistant',
+    topics: topicsFor('asicd/ha2'),
+    commandsEnabled: true,
+  });
+  assert.ok(
+    without.every((m) => !('configuration_url' in (JSON.parse(m.payload) as { device: object }).device)),
+  );
 });

@@ -71,3 +71,23 @@ test('GET /metrics over HTTP exposes the state', async () => {
     await srv.close();
   }
 });
+
+test('series exist from the start (every reject reason at 0) and base units sit beside _ghs/_mhz', async () => {
+  const miner = new FakeMiner('fresh');
+  miner.quietPatch({
+    shares: { ...miner.state.shares, rejected: 0, rejectedByReason: {}, stale: 0 },
+  });
+  const srv = await startMetricsServer(miner, { port: 0 });
+  try {
+    const body = await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text();
+    for (const reason of ['stale', 'duplicate', 'low-difficulty', 'unauthorized', 'not-subscribed', 'other'])
+      assert.equal(value(body, `asicd_shares_rejected_total{reason="${reason}"}`), 0, reason);
+    assert.equal(value(body, 'asicd_hashrate_hashes_per_second{window="now"}'), 1210.5e9);
+    assert.equal(value(body, 'asicd_frequency_hertz'), 525e6);
+    assert.equal(value(body, 'asicd_voltage_volts{rail="core"}'), 1.15);
+    assert.equal(value(body, 'asicd_chip_hashrate_hashes_per_second{chain="0",chip="1"}'), 302.625e9);
+    assert.equal(value(body, 'asicd_best_difficulty_lifetime'), 98_765_432);
+  } finally {
+    await srv.close();
+  }
+});
