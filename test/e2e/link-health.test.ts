@@ -130,7 +130,8 @@ test('5 % reply corruption on a pty: mining goes on (all shares valid), link err
   assert.ok(dev['CRC Errors']! > 0, `devs shows CRC errors: ${JSON.stringify(dev)}`);
   assert.ok(dev['Link Resyncs']! > 0 && dev['Dropped Bytes']! > 0, JSON.stringify(dev));
   assert.equal(typeof dev['Unknown Frames'], 'number');
-  const stats = ((await cgminer(apiPort, 'stats')).STATS as Array<Record<string, number>>)[0]!;
+  // bmminer layout: STATS[0] names the software, STATS[1] carries the figures.
+  const stats = ((await cgminer(apiPort, 'stats')).STATS as Array<Record<string, number>>)[1]!;
   assert.ok(
     stats.chain_crc1! > 0 && stats.chain_resync1! > 0 && stats.chain_dropped1! > 0,
     JSON.stringify(stats),
