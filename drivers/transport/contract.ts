@@ -88,3 +88,17 @@ export class TransportError extends Error {
     this.fix = fix;
   }
 }
+
+/**
+ * Digital lines by number (added for board power/reset): the Pi's own GPIO controller through the
+ * Linux character device, a USB bridge's GPIO page, or emulated lines. Levels are electrical
+ * (true = high); polarity lives in the board profile. An output keeps its level while the port is open.
+ */
+export interface GpioPort {
+  readonly path: string;
+  /** Drives `line` to `high` (requests it as an output on first use). */
+  set(line: number, high: boolean): Promise<void>;
+  /** Reads `line` (an input, or the level an output drives). */
+  get(line: number): Promise<boolean>;
+  close(): Promise<void>;
+}

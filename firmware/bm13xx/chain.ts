@@ -112,6 +112,8 @@ export interface ChainStats {
   /** Nonce frames sent by answer mode. */
   answered: number;
   hashes: number;
+  /** Bytes the host sent while the chips were unpowered or held in reset (lost). */
+  deadBytes: number;
 }
 
 export interface FoundEvent extends FoundNonce {
@@ -204,7 +206,11 @@ export class EmulatedChain {
     baudMismatchBytes: 0,
     replayed: 0,
     answered: 0,
+    deadBytes: 0,
   };
+  private supplyV = Number.POSITIVE_INFINITY;
+  private minSupplyV = 0;
+  private resetHeld = false;
 
   constructor(opts: EmulatedChainOptions) {
     this.info = modelInfo(String(opts.model));
@@ -265,6 +271,11 @@ export class EmulatedChain {
     if (!this.open_)
       throw new EmulatorLinkError('closed', this.path, 'write on a closed link', 'open() it first');
     this.s.bytesIn += data.length;
+    if (!this.answering) {
+      // Unpowered, under-volted or held in reset: the chips' UART receivers see nothing.
+      this.s.deadBytes += data.length;
+      return;
+    }
     if (this.baudMismatch()) {
       this.s.baudMismatchBytes += data.length;
       return;
@@ -359,6 +370,43 @@ export class EmulatedChain {
       c.index = i;
     });
     this.updateRanges();
+  }
+
+  /**
+   * Core supply (physics): below `minVolts` the chips are unpowered — they lose all state and neither
+   * answer nor hash until the supply is back (then they start from power-on reset). Default: powered.
+   */
+  setSupply(volts: number, minVolts: number): void {
+    const was = this.powered;
+    this.supplyV = volts;
+    this.minSupplyV = minVolts;
+    if (was && !this.powered) this.reset();
+    if (!was && this.powered) this.reset();
+    this.kick();
+  }
+
+  /** Reset pin (asserted = held): held chips lose their state and stay silent until released. */
+  setResetHeld(held: boolean): void {
+    if (held && !this.resetHeld) this.reset();
+    this.resetHeld = held;
+    this.kick();
+  }
+
+  get powered(): boolean {
+    return this.supplyV >= this.minSupplyV;
+  }
+
+  /** Chips answer (and hash) only while powered and out of reset. */
+  get answering(): boolean {
+    return this.powered && !this.resetHeld;
+  }
+
+  get supplyVolts(): number {
+    return this.supplyV;
+  }
+
+  get isResetHeld(): boolean {
+    return this.resetHeld;
   }
 
   /** Reset pin: every chip back to power-on state; partial frames and queued replies are lost. */
@@ -556,7 +604,7 @@ export class EmulatedChain {
 
   /** Puts a reply on the line, through the line fault knobs. */
   private send(frame: Uint8Array): void {
-    if (!this.open_) return;
+    if (!this.open_ || !this.answering) return;
     if (this.faults.silent) {
       this.s.silencedReplies++;
       return;
@@ -595,6 +643,7 @@ export class EmulatedChain {
   };
 
   private hashStep(budget: number): number {
+    if (!this.answering) return 0;
     const busy = this.chips.filter((c) => c.busy);
     if (busy.length === 0) return 0;
     const per = Math.max(1, Math.ceil(budget / busy.length));
@@ -618,7 +667,8 @@ export class EmulatedChain {
 
   /** Starts the background hashing loop when there is work. */
   private kick(): void {
-    if (this.running || !this.open_ || !this.autoHash || this.replay || this.answer) return;
+    if (this.running || !this.open_ || !this.autoHash || this.replay || this.answer || !this.answering)
+      return;
     if (!this.chips.some((c) => c.busy)) return;
     this.running = true;
     this.tokenTime = this.clock.now();

@@ -82,6 +82,7 @@ export class ThermalModel {
 
   /** Heat input now, W. */
   powerW(): number {
+    if (this.voltageV <= 0) return 0; // core switched off (power-aware boards set the voltage to 0)
     const dyn = this.hashing ? this.kWatts * this.frequencyMHz * this.voltageV * this.voltageV : 0;
     return this.chips * (dyn + this.idleWatts);
   }

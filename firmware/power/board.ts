@@ -1,0 +1,168 @@
+/**
+ * The electrical model of an emulated board: input supply → core regulator (TPS546, DS4432U-trimmed
+ * buck, fixed buck) gated by its enable line → core voltage → chips (powered or not, held in reset or
+ * not) → load current and heat (the thermal model's f·V² power) → regulator/INA260 telemetry and PGOOD.
+ * GPIO lines and the I2C bus are the same emulated parts the host drivers talk to, so a bring-up in the
+ * wrong order fails here the way it does on the bench: no chip answers before the core is up and reset
+ * is released, and a chip that lost power forgets its configuration.
+ */
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { EmulatedChain } from '../bm13xx/chain.ts';
+import type { EmulatedI2cBus } from '../sensors/i2c-bus.ts';
+import type { ThermalModel } from '../sensors/thermal-model.ts';
+import { EmulatedDs4432u } from './ds4432u.ts';
+import { EmulatedGpio } from './gpio.ts';
+import { EmulatedIna260 } from './ina260.ts';
+import { EmulatedTps546 } from './tps546.ts';
+
+const BUCK_EFFICIENCY = 0.88;
+
+export interface EmuLine {
+  line: number;
+  activeLow: boolean;
+}
+
+export interface PowerBoardOptions {
+  clock: Clock;
+  chain: EmulatedChain;
+  model?: ThermalModel;
+  bus: EmulatedI2cBus;
+  gpio?: EmulatedGpio;
+  regulator:
+    | { kind: 'tps546'; address: number }
+    | { kind: 'ds4432u'; address: number }
+    | { kind: 'fixed'; volts: number }
+    /** The bridge firmware switches the core (QAxe): on while `enable` is asserted. */
+    | { kind: 'bridge'; volts: number };
+  monitor?: { kind: 'ina260'; address: number } | { kind: 'none' } | { kind: 'regulator' };
+  enable?: EmuLine;
+  pgood?: EmuLine;
+  reset?: EmuLine;
+  /** Chips brown out below this core voltage. */
+  minVolts: number;
+  /** Chips are damaged above this core voltage (they never answer again in this emulator). */
+  maxVolts?: number;
+  /** Input supply, V (Bitaxe 5 V, PiAxe/QAxe 12 V). */
+  vin?: number;
+  /** Model update period, ms (default 20). */
+  tickMs?: number;
+}
+
+export class EmulatedPowerBoard {
+  readonly gpio: EmulatedGpio;
+  readonly tps546: EmulatedTps546 | undefined;
+  readonly ds4432u: EmulatedDs4432u | undefined;
+  readonly ina260: EmulatedIna260 | undefined;
+  readonly chain: EmulatedChain;
+  private readonly o: PowerBoardOptions;
+  private readonly timer: TimerHandle;
+  private readonly unsub: () => void;
+  /** Fault knobs. */
+  pgoodStuckLow = false;
+  /** Input supply, V. */
+  vin: number;
+  /** Set when the core went above maxVolts (e.g. a DAC-trimmed buck enabled before its DAC was written). */
+  damaged: string | undefined;
+
+  constructor(o: PowerBoardOptions) {
+    this.o = o;
+    this.chain = o.chain;
+    this.vin = o.vin ?? 5;
+    // Unused pulls: reset lines idle released, enables idle off (PiAxe SDN starts low).
+    this.gpio = o.gpio ?? new EmulatedGpio('sim:gpio');
+    const r = o.regulator;
+    if (r.kind === 'tps546') {
+      this.tps546 = new EmulatedTps546({ clock: o.clock, vin: this.vin, load: (v) => this.loadAmps(v) });
+      o.bus.attach(r.address, this.tps546);
+    }
+    if (r.kind === 'ds4432u') {
+      this.ds4432u = new EmulatedDs4432u();
+      this.ds4432u.onChange = () => this.update();
+      o.bus.attach(r.address, this.ds4432u);
+    }
+    if (o.monitor?.kind === 'ina260') {
+      // The INA260 sits on the board's input (ESP-Miner reads input voltage and power from it).
+      this.ina260 = new EmulatedIna260(() => ({
+        volts: this.vin,
+        amps: this.vin > 0 ? this.powerW() / BUCK_EFFICIENCY / this.vin : 0,
+      }));
+      o.bus.attach(o.monitor.address, this.ina260);
+    }
+    if (o.pgood) this.gpio.drive(o.pgood.line, o.pgood.activeLow);
+    // Lines the host has not driven yet float to "not asserted" except reset, which floats released.
+    this.unsub = this.gpio.onChange(() => this.update());
+    this.timer = o.clock.setInterval(() => this.update(), o.tickMs ?? 20);
+    this.update();
+  }
+
+  private asserted(l: EmuLine | undefined, dflt: boolean): boolean {
+    if (!l) return dflt;
+    return this.gpio.level(l.line) !== l.activeLow;
+  }
+
+  /** Enable line asserted (or none wired). */
+  get enabled(): boolean {
+    return this.asserted(this.o.enable, true);
+  }
+
+  get resetHeld(): boolean {
+    return this.asserted(this.o.reset, false);
+  }
+
+  /** Core voltage now, V. */
+  coreVolts(): number {
+    const r = this.o.regulator;
+    if (this.vin <= 0) return 0;
+    switch (r.kind) {
+      case 'tps546':
+        this.tps546!.vin = this.enabled ? this.vin : 0;
+        return this.tps546!.vout;
+      case 'ds4432u':
+        return this.enabled ? this.ds4432u!.volts : 0;
+      default:
+        return this.enabled ? r.volts : 0;
+    }
+  }
+
+  /** Current the chips draw at core voltage v (A): the thermal model's power at that voltage. */
+  loadAmps(v: number): number {
+    if (v <= 0 || !this.chain.powered) return 0;
+    const m = this.o.model;
+    const chips = this.chain.chips.length;
+    const f = this.chain.chips[0]?.frequencyMhz ?? 50;
+    const hashing = m ? m.hashing && this.chain.answering : false;
+    const kW = m?.kWatts ?? 15 / (525 * 1.15 * 1.15);
+    const idle = m?.idleWatts ?? 0.6;
+    const p = chips * ((hashing ? kW * f * v * v : 0) + (this.chain.answering ? idle : idle * 0.2));
+    return p / v;
+  }
+
+  powerW(): number {
+    const v = this.coreVolts();
+    return v * this.loadAmps(v);
+  }
+
+  get powerGood(): boolean {
+    if (this.pgoodStuckLow) return false;
+    if (this.tps546) return this.enabled && this.tps546.powerGood;
+    return this.coreVolts() >= this.o.minVolts;
+  }
+
+  /** Recomputes the board from its inputs (lines, DAC, regulator). */
+  update(): void {
+    const v = this.coreVolts();
+    if (this.o.maxVolts !== undefined && v > this.o.maxVolts && !this.damaged)
+      this.damaged = `core at ${v.toFixed(3)} V, above the chips' ${this.o.maxVolts} V maximum`;
+    this.chain.setSupply(this.damaged ? 0 : v, this.o.minVolts);
+    this.chain.setResetHeld(this.resetHeld);
+    this.o.model?.setVoltage(v);
+    if (this.o.pgood) this.gpio.drive(this.o.pgood.line, this.powerGood !== this.o.pgood.activeLow);
+  }
+
+  close(): void {
+    this.o.clock.clearInterval(this.timer);
+    this.unsub();
+  }
+}
+
+export { EmulatedDs4432u, EmulatedGpio, EmulatedIna260, EmulatedTps546 };
