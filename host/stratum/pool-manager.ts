@@ -6,7 +6,7 @@
  *   const pm = new PoolManager({ pools: [{ url, user, password }, ...], versionRollingMask: 0x1fffe000 });
  *   pm.on('job', (job: PoolJob) => ...)        // new work: NotifyJob + extranonce1/2 size, difficulty,
  *                                              //   versionMask, cleanJobs, poolToken (echo it in submit)
- *   pm.on('versionMask', ({ mask }) => ...)    // mask changed mid-session (effective immediately)
+ *   pm.on('versionMask', ({ mask }) => ...)    // the jobs that follow roll this mask (coalesced: once per job)
  *   pm.on('difficulty', ({ difficulty }) => ...) // set_difficulty seen (jobs carry the one that applies)
  *   pm.on('idle', () => ...)                   // every pool is down: the chips must idle
  *   pm.on('active', ({ index, url }) => ...)   // work flows again (after start, idle or a lost pool)
@@ -18,13 +18,18 @@
  *   pm.switchTo(1);                            // manual switch; that pool becomes the preferred one
  *   await pm.stop();                           // resolves once pending submits are answered or given up
  *
- * Rules: a pool is healthy when subscribe + authorize + first notify complete within readyTimeoutMs.
- * A silent pool (no notify and no response for silenceMs) is left at once; other failures are retried
- * with backoff + jitter up to failuresBeforeSwitch times, then the next pool is tried. While on a
- * fallback, the preferred pool is probed every probeIntervalMs with a full session; when the probe is
- * healthy its session becomes the active one. When every pool has failed, 'idle' is emitted and the list
- * keeps being cycled with backoff until one is healthy ('active'). A share goes only to the connection that
- * issued its job (poolToken), with that connection's user; otherwise it ends as 'stale-local'.
+ * Rules (all decided by the pure state machine in policy.ts; this class carries out its actions and arms
+ * one clock timer at its next deadline): a pool is healthy when subscribe + authorize + first notify
+ * complete within readyTimeoutMs. It is left when it does no useful work — no new job for silenceMs, a
+ * submit unanswered for submitTimeoutMs, unansweredSubmits in a row, rejectRun rejects in a row — or
+ * asks to wait more than reconnectWaitMaxMs; other failures (pool-requested reconnects included) are
+ * retried with backoff + jitter up to failuresBeforeSwitch times, then the next pool is tried. While on a
+ * fallback, the preferred pool is probed with a full session after probeFirstMs, then less often up to
+ * probeIntervalMs; when the probe is healthy its session becomes the active one. When every pool has
+ * failed, 'idle' is emitted and the list keeps being cycled with backoff until one is healthy ('active').
+ * A share goes only to the connection that issued its job (poolToken), with that connection's user;
+ * otherwise it ends as 'stale-local'. 'versionMask' is announced once per job boundary (right before the
+ * first job whose mask differs), never per set_version_mask message.
  *
  * Other protocols: the manager only needs the small `ManagedClient` surface (connect / close / drain /
  * submit, state, poolToken, and the events connected / ready / job / difficulty / versionMask / message /
