@@ -58,12 +58,17 @@ const listenCheck = (v: unknown) =>
   v === 'off' || splitListen(String(v))
     ? undefined
     : 'expected HOST:PORT with an IP address or host name and a port 0–65535 (e.g. 127.0.0.1:4028) or "off"';
-const mqttUrlCheck = (v: unknown) =>
-  /^(mqtts?|wss?|tcp|ssl):\/\/(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?(\/\S*)?$/i.test(
-    splitUserInfo(String(v)).url,
-  )
+const mqttUrlCheck = (v: unknown) => {
+  let url: string;
+  try {
+    url = splitUserInfo(String(v)).url;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return /^(mqtts?|wss?|tcp|ssl):\/\/(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?(\/\S*)?$/i.test(url)
     ? undefined
     : 'expected mqtt://host[:port] or mqtts://host[:port]';
+};
 
 export const OPTIONS: readonly OptionSpec[] = [
   {

@@ -32,6 +32,7 @@ export const DEMO_DIFFICULTY = 0.0002;
 export async function run(argv: string[]): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
   let loaded: ConfigWithState;
+  let tokenGenerated = false;
   try {
     loaded = loadConfigWithState({
       command: 'demo',
@@ -47,7 +48,9 @@ export async function run(argv: string[]): Promise<number> {
     // Commands default on only through the embedded (loopback) broker; a user's broker needs --mqtt-commands.
     if (cfg['mqtt.url'] === undefined && sourceOf(cfg, 'mqtt.commands') === 'default')
       cfg['mqtt.commands'] = true;
-    // The demo's dashboard can write: a fresh random token unless one is configured.
+    // The demo's dashboard can write: a fresh random token unless one is configured (a configured one is
+    // the user's secret: never echoed).
+    tokenGenerated = cfg['http.token'] === undefined;
     cfg['http.token'] ??= randomBytes(12).toString('base64url');
     if (!String(cfg.board).startsWith('sim-'))
       throw new ConfigError(`board: the demo runs simulated boards (sim-*), got "${cfg.board}"`);
@@ -86,10 +89,11 @@ export async function run(argv: string[]): Promise<number> {
     );
     for (const hint of app.telemetry.hints) say(`  ${hint}`);
     // Printed as is (not through say's redaction): this link is how the demo user gets write access.
-    if (app.http)
+    if (app.http && tokenGenerated)
       process.stdout.write(
         `  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`,
       );
+    else if (app.http) say(`  Dashboard with write access: ${app.http.url}#token=<your --http-token>`);
     say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
     return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true }, stops);
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { registerSecret, splitUserInfo } from '../../lib/redact.ts';
 import type { GatewayOptions } from './gateway.ts';
 
 interface Spec {
@@ -153,6 +154,15 @@ export function parseGatewayFlags(argv: string[], env: NodeJS.ProcessEnv = proce
   const out: GatewayFlags = {};
   for (const o of GATEWAY_OPTIONS) if (o.default !== undefined) out[o.flag] = o.default;
   const set = (o: Spec, raw: string, src: string) => {
+    // The one redaction step (lib/redact.ts) masks secrets it knows, in logs and errors alike.
+    if (o.secret) registerSecret(raw);
+    if (o.flag === 'node-rpc') {
+      try {
+        splitUserInfo(raw); // registers a password in the URL's user-info
+      } catch {
+        // a malformed URL is reported by the gateway, redacted
+      }
+    }
     if (o.kind === 'number') {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n))
