@@ -6,6 +6,7 @@
 'use strict';
 const mqtt = require('mqtt');
 const { baseTopic, topics, matches } = require('../lib/topics.js');
+const { tlsOptions } = require('../lib/tls.js');
 
 module.exports = (RED) => {
   function AsicdDeviceNode(config) {
@@ -36,6 +37,12 @@ module.exports = (RED) => {
       };
       if (node.credentials?.username) opts.username = node.credentials.username;
       if (node.credentials?.password) opts.password = node.credentials.password;
+      try {
+        Object.assign(opts, tlsOptions(config));
+      } catch (err) {
+        node.error(`TLS settings: ${err.message}`);
+        return;
+      }
       client = mqtt.connect(node.broker, opts);
       client.on('connect', () => {
         node.connected = true;

@@ -189,4 +189,48 @@ describe('node-red-contrib-asicd nodes (test helper + mosquitto)', () => {
     });
     assert.ok(seen.has('farm_a') && seen.has('farm_b'));
   });
+
+  test('asicd status: a stale or offline device is offline, with one message on each change', async () => {
+    const miner = await publisher('nrstale');
+    const t = publishers.at(-1)!;
+    await helper.load(
+      nodes,
+      flow('nrstale', [
+        { id: 's', type: 'asicd status', device: 'dev', staleAfter: 1, wires: [['out'], ['changes']] },
+        { id: 'changes', type: 'helper' },
+      ]),
+      { dev: { username: '', password: '' } },
+    );
+    const out = helper.getNode('out');
+    const changes = helper.getNode('changes');
+    const seen: Msg[] = [];
+    changes.on('input', (m: Msg) => seen.push(m));
+    await nextMessage(out); // the retained state (not proof of life)
+    const live = nextMessage(out, (m) => m.payload.mining === 'paused');
+    await miner.control.pause(); // a live state
+    assert.equal((await live).online, true);
+    // No live state for > 1 s: stale → offline, one message.
+    const stale = await nextMessage(changes, (m) => m.payload.online === false, 5000);
+    assert.equal(stale.deviceId, 'nrstale');
+    assert.equal(stale.payload.reason, 'stale');
+    const back = nextMessage(changes, (m) => m.payload.online === true, 5000);
+    const flagged = nextMessage(out, (m) => m.payload.mining === 'running');
+    await miner.control.resume();
+    assert.equal((await back).payload.reason, 'state');
+    assert.equal((await flagged).availability, 'online');
+    // The miner stops: its last will / offline message → offline, one message.
+    const gone = nextMessage(
+      changes,
+      (m) => m.payload.online === false && m.payload.reason === 'offline',
+      5000,
+    );
+    await t.stop();
+    await gone;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(
+      seen.map((m) => `${m.payload.online}:${m.payload.reason}`),
+      ['false:stale', 'true:state', 'false:offline'],
+      'one message per change, none repeated while offline',
+    );
+  });
 });
