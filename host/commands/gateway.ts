@@ -4,6 +4,7 @@
  */
 import { createLogger, type LogFormat, type LogLevel } from '../../lib/log.ts';
 import { Gateway } from '../gateway/gateway.ts';
+import { serveGatewayMetrics } from '../gateway/metrics.ts';
 import { GatewayConfigError, gatewayHelp, gatewayOptionsOf, parseGatewayFlags } from '../gateway/options.ts';
 import { DEFAULT_PORT } from '../p2p/codec.ts';
 
@@ -50,6 +51,17 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(
     `asicd gateway: serving ${gw.network} work from ${gw.rpc.printable} on stratum+tcp://${opts.listenHost}:${port}, paying ${opts.payout}\n`,
   );
+  let metrics: { close(): Promise<void> } | undefined;
+  if (flags['metrics-listen'] !== 'off') {
+    const m = /^(.*):(\d+)$/.exec(String(flags['metrics-listen']))!;
+    try {
+      metrics = await serveGatewayMetrics(gw, m[1]!.replace(/^\[|\]$/g, ''), Number(m[2]), log);
+    } catch (e) {
+      console.error(`asicd gateway: --metrics-listen ${flags['metrics-listen']}: ${(e as Error).message}`);
+      await gw.stop();
+      return 1;
+    }
+  }
   const statsEvery = Number(flags['stats-seconds']);
   const stats =
     statsEvery > 0
@@ -71,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     if (d > 0) setTimeout(done, d * 1000).unref();
   });
   if (stats) clearInterval(stats);
+  await metrics?.close();
   await gw.stop();
   log.info('gateway.stopped', { blocksFound: gw.found.list().length });
   return 0;

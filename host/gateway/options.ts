@@ -113,6 +113,12 @@ export const GATEWAY_OPTIONS: readonly Spec[] = [
     help: 'file keeping the list of found blocks',
     default: join(homedir(), '.local', 'state', 'asicd', 'found-blocks.json'),
   },
+  {
+    flag: 'metrics-listen',
+    kind: 'string',
+    help: 'HTTP HOST:PORT for /metrics (Prometheus), /workers and /found-blocks, or "off"',
+    default: 'off',
+  },
   { flag: 'log-format', kind: 'string', help: 'json or pretty (default: pretty on a terminal)' },
   { flag: 'log-level', kind: 'string', help: 'debug, info, warn or error', default: 'info' },
   {
@@ -220,6 +226,13 @@ export function parseGatewayFlags(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new GatewayConfigError(`--listen: expected HOST:PORT, got "${out.listen}"`);
   if (out.p2p !== undefined && out.p2p !== 'off' && !/^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(out.p2p)))
     throw new GatewayConfigError(`--p2p: expected HOST:PORT or "off", got "${out.p2p}"`);
+  if (
+    out['metrics-listen'] !== 'off' &&
+    !/^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(out['metrics-listen']))
+  )
+    throw new GatewayConfigError(
+      `--metrics-listen: expected HOST:PORT or "off", got "${out['metrics-listen']}"`,
+    );
   if (out['log-format'] !== undefined && !['json', 'pretty'].includes(String(out['log-format'])))
     throw new GatewayConfigError(`--log-format: json or pretty, got "${out['log-format']}"`);
   return out;

@@ -72,6 +72,7 @@ test('asicd gateway + 2 × asicd run + a bare Stratum client against the stand-i
   node.addTx(11);
   node.addTx(12);
   const port = await freePort();
+  const metricsPort = await freePort();
   const found = join(dir, 'found.json');
   const gw = asicd(
     [
@@ -79,6 +80,7 @@ test('asicd gateway + 2 × asicd run + a bare Stratum client against the stand-i
       ...['--node-rpc', node.rpcUrl, '--rpc-user', 'rpcuser', '--payout', PAYOUT],
       ...['--listen', `127.0.0.1:${port}`, '--p2p', `127.0.0.1:${node.p2pPort}`],
       ...['--difficulty', String(SHARE_DIFF), '--share-seconds', '0', '--found-blocks', found],
+      ...['--metrics-listen', `127.0.0.1:${metricsPort}`],
       ...[
         '--poll-ms',
         '0',
@@ -207,6 +209,9 @@ test('asicd gateway + 2 × asicd run + a bare Stratum client against the stand-i
       'bare client got it',
     );
   }
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /asicd_gateway_miners 3/);
+  assert.match(metrics, /asicd_gateway_blocks_found_total\{result="(accepted|duplicate)"\} [1-9]/);
   const rigs = procs.slice(1).map((p) => p.output());
   for (const r of rigs) assert.ok(r.includes('"event":"share.accepted"'), 'each rig saw its shares accepted');
   assert.equal(await gw.stop(), 0, 'gateway exits 0 on SIGTERM');

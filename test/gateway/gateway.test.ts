@@ -13,6 +13,7 @@ import { encodeSegwitAddress } from '../../host/bitcoin/address.ts';
 import { headerHash, merkleRootOf, txid } from '../../host/bitcoin/block.ts';
 import { hashToDisplay, hex } from '../../host/bitcoin/bytes.ts';
 import { Gateway, type GatewayOptions } from '../../host/gateway/gateway.ts';
+import { serveGatewayMetrics } from '../../host/gateway/metrics.ts';
 import { encodeFrame, MAGIC } from '../../host/p2p/codec.ts';
 import { memoryLogger } from '../../lib/log.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -163,6 +164,36 @@ describe('gateway: templates → jobs → blocks', () => {
       () => m.c.lastJob().cleanJobs && m.c.lastJob().prevhash !== first.prevhash,
       'clean job via long-poll',
     );
+  });
+});
+
+describe('gateway telemetry', () => {
+  it('serves Prometheus metrics, per-worker statistics and the found-blocks list over HTTP', async () => {
+    const { gateway } = await setup({ bits: 0x1d00ffff });
+    const http = await serveGatewayMetrics(gateway, '127.0.0.1', 0);
+    cleanup.push(() => http.close());
+    const m = await miner(gateway.server.port, 'rig.one');
+    const job = m.c.lastJob();
+    const f = grind(job, m.session, '00000000', (d) => d >= D);
+    assert.equal(
+      (await m.c.call('mining.submit', ['rig.one', job.jobId, '00000000', job.ntime, hex8(f.nonce)])).result,
+      true,
+    );
+    const text = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+    assert.match(text, /asicd_gateway_miners 1/);
+    assert.match(text, /asicd_gateway_worker_shares_total\{worker="rig.one",result="accepted"\} 1/);
+    assert.match(text, /asicd_gateway_worker_hashrate_hashes_per_second\{worker="rig.one"\} \d/);
+    assert.match(text, /asicd_gateway_template_height 101/);
+    const workers = (await (await fetch(`http://127.0.0.1:${http.port}/workers`)).json()) as Array<{
+      worker: string;
+      accepted: number;
+      bestDifficulty: number;
+    }>;
+    assert.equal(workers[0]!.worker, 'rig.one');
+    assert.equal(workers[0]!.accepted, 1);
+    assert.ok(workers[0]!.bestDifficulty >= D);
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${http.port}/found-blocks`)).json(), []);
+    assert.equal((await fetch(`http://127.0.0.1:${http.port}/metrics`, { method: 'POST' })).status, 405);
   });
 });
 
