@@ -358,8 +358,11 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
     }
   }
 
-  private async run(steps: InitStep[], o: { noRampPause?: boolean } = {}): Promise<void> {
+  /** Sends steps with their pauses; with `gen`, stops as soon as idle()/stop() supersedes that init. */
+  private async run(steps: InitStep[], o: { noRampPause?: boolean; gen?: number } = {}): Promise<void> {
     for (const s of steps) {
+      if (o.gen !== undefined && o.gen !== this.generation)
+        throw new ChainError('not-ready', 'init superseded by idle()/stop()');
       await this.send(s.frame);
       const ms = o.noRampPause && s.pause === 'ramp' ? 0 : this.pauseMs(s.pause);
       if (ms > 0) await this.clock.sleep(ms);
@@ -398,7 +401,7 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
       this.decoder.reset();
       this.currentMHz = RESET_MHZ;
 
-      await this.run(preEnumeration(m, this.versionMask));
+      await this.run(preEnumeration(m, this.versionMask), { gen });
       const found = await this.enumerate();
       const n = found.chipIds.length;
       const freq = this.opts.frequencyMHz ?? m.defaultMHz;
@@ -410,6 +413,7 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
           ticketDifficulty: this.opts.ticketDifficulty ?? 256,
           fromMHz: RESET_MHZ,
         }),
+        { gen },
       );
       this.currentMHz = freq;
       let baud = this.transport.baudRate;
