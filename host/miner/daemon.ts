@@ -586,7 +586,11 @@ export class Miner implements MinerSource {
       // Never fire-and-forget: a UART write failure here is a fault to report, not a crash (the thermal
       // protection still trips on temperature if the chips stay at the old clock).
       this.applyFrequency(d.frequencyMHz, `thermal ${d.kind}: ${d.reason}`).catch((err: unknown) =>
-        this.fault('chain', 'error', `frequency ${d.frequencyMHz} MHz not applied: ${(err as Error).message}`),
+        this.fault(
+          'chain',
+          'error',
+          `frequency ${d.frequencyMHz} MHz not applied: ${(err as Error).message}`,
+        ),
       );
     if (d.kind !== 'resume') return;
     this.thermalAllowed = true;
@@ -617,7 +621,8 @@ export class Miner implements MinerSource {
     const f = clamp(mhz, lim.min, lim.max);
     const results = await Promise.allSettled(this.o.hardware.chains.map((c) => c.setFrequency(f)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw new Error(`setting ${f} MHz failed: ${(failed.reason as Error)?.message ?? failed.reason}`);
+    if (failed)
+      throw new Error(`setting ${f} MHz failed: ${(failed.reason as Error)?.message ?? failed.reason}`);
     this.frequency = f;
     this.o.hardware.onFrequency?.(f);
     this.thermal.setFrequency(f);
