@@ -62,7 +62,7 @@ function assertOrderlyStop(p: AsicdProcess, code: number | string, stage: string
       stopped.ms! <= SHUTDOWN_BUDGET_MS,
       `${stage}: the stop took ${stopped.ms} ms > ${SHUTDOWN_BUDGET_MS} ms`,
     );
-  else assert.ok(saw(p, 'second_signal'), `${stage}: the miner reports its stop time\n${tail}`);
+  else assert.ok(saw(p, 'asicd.second_signal'), `${stage}: the miner reports its stop time\n${tail}`);
 }
 
 /** `asicd sim` serving one chain on a pty; resolves once the link exists. */
