@@ -4,7 +4,8 @@
  * leads to the same orderly stop (chips idle first, within the shutdown budget, exit 0).
  *
  * A second signal while stopping exits at once: if the chips are already idle (the first step of every
- * stop) with 0, otherwise after one bounded attempt to idle them, with 0 when that worked and 1 when not.
+ * stop) with 0, otherwise as soon as the chips-idle step finishes (at most 1 s), with 0 when it did and 1
+ * when not.
  */
 import type { Logger } from '../../lib/log.ts';
 
@@ -23,7 +24,7 @@ export interface StopRequestsOptions {
   target?: Pick<NodeJS.Process, 'on' | 'off'>;
   /** Leaves the process (default process.exit). */
   exit?: (code: number) => void;
-  /** Longest wait for makeSafe() on a second signal (default 300 ms). */
+  /** Longest wait for makeSafe() (the chips-idle step, usually already under way) on a second signal (default 1000 ms). */
   secondSignalWaitMs?: number;
 }
 
@@ -109,7 +110,7 @@ export class StopRequests {
       return;
     }
     this.o.log.warn('asicd.second_signal', { signal: sig, action: 'idle chips, then exit now' });
-    const wait = this.o.secondSignalWaitMs ?? 300;
+    const wait = this.o.secondSignalWaitMs ?? 1000;
     let t: NodeJS.Timeout | undefined;
     await Promise.race([h.makeSafe().catch(() => {}), new Promise((r) => (t = setTimeout(r, wait)))]);
     clearTimeout(t);
