@@ -7,6 +7,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { type BoardProfile, findBoard, genericBoard } from '../../boards/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { systemClock } from '../../lib/clock.ts';
+import { stderrIsJournal, withPriority } from '../../lib/journal.ts';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../lib/log.ts';
 import { redactText } from '../../lib/redact.ts';
 import {
@@ -57,11 +58,12 @@ export const processLogs = new LogTap(200);
 
 export function loggerFor(cfg: Config): Logger {
   const format = (cfg['log.format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  const journal = stderrIsJournal();
   return createLogger({
     format,
     level: (cfg['log.level'] as LogLevel | undefined) ?? 'info',
     write: (line) => {
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(`${journal ? withPriority(line) : line}\n`);
       processLogs.push(line);
     },
   });

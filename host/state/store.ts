@@ -147,5 +147,5 @@ export function saveState(file: string, state: StateFile): void {
 /** The default place of the state file: beside the config file (`asicd.yaml` → `asicd.state.json`). */
 export function defaultStateFile(configFile: string | undefined): string | undefined {
   if (!configFile) return undefined;
-  return configFile.replace(/\.(ya?ml|json)$/i, '') + '.state.json';
+  return `${configFile.replace(/\.(ya?ml|json)$/i, '')}.state.json`;
 }

@@ -79,7 +79,7 @@ module.exports = (RED) => {
         }
         const id = deviceIdOf(topic) || state.device?.id || device.deviceId;
         // A live (not retained) state is proof of life; a retained one may be old.
-        if (!packet || !packet.retain) {
+        if (!packet?.retain) {
           const h = health.get(id) || { online: undefined, reason: undefined, lastSeen: 0 };
           h.lastSeen = Date.now();
           health.set(id, h);
