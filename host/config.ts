@@ -834,7 +834,7 @@ export async function checkListenAddresses(cfg: Config): Promise<void> {
           new ConfigError(
             `${key} (${sourceOf(cfg, key)}): cannot listen on ${v}: ${err.code ?? err.message}${
               err.code === 'EADDRINUSE'
-                ? ' (port in use)'
+                ? ` (port in use; choose another with --${OPTIONS.find((o) => o.key === key)?.flag ?? key} HOST:PORT, or "off")`
                 : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
                   ? ' (not an address of this machine)'
                   : ''

@@ -4,13 +4,15 @@
  * thermal model) and an embedded MQTT broker unless --mqtt is given.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { redactText } from '../../lib/redact.ts';
-import { ConfigError, type loadConfig, optionsHelp, sourceOf } from '../config.ts';
+import { type Config, ConfigError, type loadConfig, optionsHelp, sourceOf, splitListen } from '../config.ts';
 import { loggerFor, runUntilSignalled, StartAborted, startApp } from '../miner/app.ts';
 import { StopRequests } from '../miner/signals.ts';
 import { StratumServer } from '../pool/server.ts';
 import { type ConfigWithState, loadConfigWithState, stateOptions } from '../state/persistent.ts';
 import { Sv2Pool } from '../stratum-v2/pool.ts';
+import { DEFAULT_API_LISTEN } from '../telemetry/config.ts';
 import { exitSoon } from './run.ts';
 
 export const summary = 'run everything on embedded defaults: simulated board, embedded pool and MQTT broker';
@@ -73,6 +75,8 @@ export async function run(argv: string[]): Promise<number> {
   // --pool-protocol sv2: the embedded Stratum V2 pool (Noise-encrypted; its URL carries its authority key).
   const pool = cfg['pool.protocol'] === 'sv2' ? new Sv2Pool(poolOptions) : new StratumServer(poolOptions);
   await pool.listen(Number(cfg['pool.port'] ?? 0));
+  const apiNote = await freeDemoApiPort(cfg);
+  if (apiNote) log.warn('api.port_in_use', { note: apiNote });
   cfg.pools = [...((cfg.pools as string[] | undefined) ?? []), pool.url];
   try {
     const app = await startApp({
@@ -94,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
         `  Dashboard with write access: ${app.http.url}#token=${String(cfg['http.token'])}\n`,
       );
     else if (app.http) say(`  Dashboard with write access: ${app.http.url}#token=<your --http-token>`);
+    if (apiNote) say(`  ${apiNote}`);
     say('  Ctrl-C stops: chips idle, pending shares answered, exit 0.');
     return await runUntilSignalled(app, { ...cfg, status: cfg.status ?? true }, stops);
   } catch (err) {
@@ -138,4 +143,34 @@ async function ethashDemo(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * The demo's cgminer API port: when the default (127.0.0.1:4028) is taken (another miner, another demo),
+ * a free port is used instead, and the returned note says which. A port the user chose is kept (and a
+ * clash is reported as a config error naming the flag).
+ */
+export async function freeDemoApiPort(cfg: Config): Promise<string | undefined> {
+  if (sourceOf(cfg, 'api.listen') !== 'default') return undefined;
+  const spec = String(cfg['api.listen'] ?? DEFAULT_API_LISTEN);
+  const hp = splitListen(spec);
+  if (!hp || (await canListen(hp.host, hp.port))) return undefined;
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ host: hp.host, port: 0, exclusive: true }, () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  cfg['api.listen'] = `${hp.host}:${port}`;
+  return `cgminer API: ${spec} is in use, using ${hp.host}:${port} instead (choose with --api-listen HOST:PORT)`;
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
 }

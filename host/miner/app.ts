@@ -32,6 +32,7 @@ import { openBoardHardware } from './hardware.ts';
 import { SHUTDOWN_BUDGET_MS } from './shutdown.ts';
 import { StopRequests } from './signals.ts';
 import { formatStatus } from './status.ts';
+import { processTerminal } from './terminal.ts';
 
 /** A stop was requested (signal) before the daemon was up; everything opened so far was stopped. */
 export class StartAborted extends Error {
@@ -63,7 +64,8 @@ export function loggerFor(cfg: Config): Logger {
     format,
     level: (cfg['log.level'] as LogLevel | undefined) ?? 'info',
     write: (line) => {
-      process.stderr.write(`${journal ? withPriority(line) : line}\n`);
+      // Through the terminal owner: a log line never breaks into the live status line.
+      processTerminal.log(journal ? withPriority(line) : line);
       processLogs.push(line);
     },
   });
@@ -341,9 +343,7 @@ export async function runUntilSignalled(app: App, cfg: Config, stopRequests?: St
   const showStatus = cfg.status === undefined ? tty : cfg.status === true;
   if (showStatus) {
     app.miner.startStatus(tty ? 2000 : 10_000, (s) => {
-      const line = redactText(formatStatus(s));
-      if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-      else console.log(line);
+      processTerminal.status(redactText(formatStatus(s)));
     });
   }
   const duration = Number(cfg.duration ?? 0);
@@ -351,7 +351,7 @@ export async function runUntilSignalled(app: App, cfg: Config, stopRequests?: St
     let timer: NodeJS.Timeout | undefined;
     const finish = (why: string) => {
       if (timer) clearTimeout(timer);
-      if (tty && showStatus) process.stdout.write('\n');
+      if (showStatus) processTerminal.clearStatus();
       app.log.info('asicd.stopping', { why, budgetMs: SHUTDOWN_BUDGET_MS });
       const hard = setTimeout(() => {
         app.log.error('asicd.stop_timeout', {
