@@ -172,3 +172,53 @@ test('the first chip job of every (re)start is answered and its share — a real
     await miner.stop();
   }
 });
+
+test('a new block sent with clean_jobs=false reaches the chips at once (no interval tick needed); older slots are invalidated', {
+  timeout: 60_000,
+}, async () => {
+  const server = await scripted();
+  const stop = serveBlockJobs(server, 'a');
+  const board = findBoard('sim-gamma')!;
+  const logger = memoryLogger('info');
+  const hardware = await openBoardHardware(board, {
+    clock: systemClock,
+    logger,
+    frequencyMhz: 525,
+    maxHashesPerSecond: 50_000,
+  });
+  const sim = hardware.sim!;
+  const miner = new Miner({
+    board,
+    hardware,
+    pools: [{ url: server.url, user: 'jb.clean' }],
+    deviceId: 'job-clean',
+    logger,
+    // No interval tick within the test: a chip job can only come from the clean flag.
+    jobIntervalMs: 600_000,
+  });
+  try {
+    await miner.start();
+    await waitFor(() => miner.schedulers[0]!.counters.jobsSent === 1, 'the first chip job', 30_000);
+    const framesBefore = sim.chain.stats.jobs;
+    const oldChipJobId = sim.chain.chips[0]!.job!.id;
+    const s = miner.schedulers[0]!;
+    const newBlock = blockJob('b-new-block');
+    newBlock.params[1] = `${'11'.repeat(28)}00000000`; // another prevhash
+    newBlock.params[8] = false; // the pool did not say clean
+    server.send(JSON.stringify(newBlock));
+    await waitFor(() => s.currentJobId === 'b-new-block', 'the new job', 10_000);
+    await waitFor(() => s.counters.jobsSent === 2, 'the new block sent to the chips at once', 10_000);
+    assert.equal(sim.chain.stats.jobs, framesBefore + 1, 'one job frame: the new block');
+    // A late nonce for the old block's chip job finds its slot invalidated (counted, never submitted).
+    assert.notEqual(sim.chain.chips[0]!.job!.id, oldChipJobId);
+    assert.equal(
+      s.handleNonce({ jobId: oldChipJobId, subId: 0, nonce: 1, versionBits: 0, chipIndex: 0 }),
+      undefined,
+    );
+    assert.equal(s.unmatched.invalidated, 1, JSON.stringify(s.unmatched));
+    assert.ok(miner.getState().shares.unmatchedNonces!.invalidated! >= 1);
+  } finally {
+    stop();
+    await miner.stop();
+  }
+});
