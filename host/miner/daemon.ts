@@ -30,6 +30,7 @@ import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../s
 import { PoolManager } from '../stratum/pool-manager.ts';
 import { createThermal, type Thermal, type ThermalDecision } from '../thermal/index.ts';
 import { VERSION } from '../version.ts';
+import { hashingGate } from './gate.ts';
 import { type ShareFate, ShareLedger, sumLedgers } from './ledger.ts';
 import {
   type ChainPort,
@@ -378,20 +379,23 @@ export class Miner implements MinerSource {
   // ------------------------------------------------------------------------------------------------
   // the hashing gate
 
-  private get canHash(): boolean {
-    return (
-      !this.stopped &&
-      !this.halted &&
-      this.thermalAllowed &&
-      !this.paused &&
-      this.poolActive &&
-      this.chainsReady
-    );
+  private gateDecision() {
+    return hashingGate({
+      stopped: this.stopped,
+      halted: this.halted,
+      thermalAllowed: this.thermalAllowed,
+      thermalReason:
+        this.overheat.active || this.thermalFault ? (this.overheat.reason ?? this.thermalFault) : undefined,
+      paused: this.paused,
+      poolActive: this.poolActive,
+      chainsReady: this.chainsReady,
+    });
   }
 
   /** Re-evaluates the gate: idles the chips the moment a condition fails, resumes when all hold. */
   private update(): void {
-    const want = this.canHash;
+    const decision = this.gateDecision();
+    const want = decision.open;
     if (want === this.hashing) return;
     this.hashing = want;
     this.feeding = false;
@@ -402,7 +406,7 @@ export class Miner implements MinerSource {
       for (const c of this.o.hardware.chains) {
         void c.idle().catch((e) => this.fault('chain', 'error', String(e)));
       }
-      this.log.info('mining.idle', { reason: this.idleReason() });
+      this.log.info('mining.idle', { reason: decision.reason });
     } else {
       void this.resumeChains(gate);
     }
@@ -429,18 +433,6 @@ export class Miner implements MinerSource {
     this.feeding = true;
     this.log.info('mining.running', { frequencyMhz: this.frequency });
     if (this.lastJob) this.feed(this.lastJob, true);
-  }
-
-  private idleReason(): string {
-    if (this.stopped) return 'stopping';
-    if (!this.thermalAllowed) {
-      return this.overheat.active || this.thermalFault
-        ? `thermal: ${this.overheat.reason ?? this.thermalFault}`
-        : 'waiting for the first valid temperature';
-    }
-    if (this.paused) return 'paused';
-    if (!this.poolActive) return 'no pool';
-    return 'chains not ready';
   }
 
   private onJob(j: ManagerJob): void {
