@@ -1,5 +1,6 @@
 /**
- * A real Node-RED 4.1 runtime (child process, temp userDir, loopback, free port) with the package
+ * A real Node-RED runtime — the 4.1 of package.json, or the install ASICD_NODE_RED_DIR names (CI runs
+ * Node-RED 5 that way on Node 24; see .ci/run) — (child process, temp userDir, loopback, free port) with the package
  * installed by symlink: the three example flows are deployed through the admin API and checked to run
  * against mosquitto and the real publisher over a FakeMiner (farm view serves the miner's state, the
  * overheat alert fires, the curtailment flow pauses and resumes the miner), then against the real daemon
@@ -25,6 +26,9 @@ import { freePort, waitFor } from '../helpers/net.ts';
 import { type Watcher, watch } from '../telemetry/mqtt-watch.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const redDir = process.env.ASICD_NODE_RED_DIR ?? join(root, 'node_modules/node-red');
+const redVersion = (JSON.parse(readFileSync(join(redDir, 'package.json'), 'utf8')) as { version: string })
+  .version;
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 let broker: Mosquitto;
@@ -73,7 +77,7 @@ before(async () => {
   );
   red = spawn(
     process.execPath,
-    [join(root, 'node_modules/node-red/red.js'), '--userDir', dir, '--settings', join(dir, 'settings.js')],
+    [join(redDir, 'red.js'), '--userDir', dir, '--settings', join(dir, 'settings.js')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: dir,
@@ -115,7 +119,7 @@ function example(name: string): FlowNode[] {
   return JSON.parse(readFileSync(join(root, 'node-red/examples', `${name}.json`), 'utf8')) as FlowNode[];
 }
 
-test('real Node-RED 4.1: package loads, example flows deploy and run', async () => {
+test(`real Node-RED ${redVersion}: package loads, example flows deploy and run`, async () => {
   const nodesRes = await api('/nodes', { headers: { accept: 'application/json' } });
   assert.equal(nodesRes.status, 200);
   const sets = (await nodesRes.json()) as Array<{
@@ -221,7 +225,7 @@ test('real Node-RED 4.1: package loads, example flows deploy and run', async () 
   );
 });
 
-test('real Node-RED 4.1 with the real daemon: farm view shows its state, curtailment pauses and resumes it', {
+test(`real Node-RED ${redVersion} with the real daemon: farm view shows its state, curtailment pauses and resumes it`, {
   timeout: 120_000,
 }, async () => {
   // The same flows, now pointed at a real Miner (simulated board, embedded pool) behind the real publisher.
