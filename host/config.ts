@@ -176,6 +176,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1000,
   },
   {
+    key: 'voltage',
+    flag: 'voltage',
+    kind: 'number',
+    help: "core voltage in mV (boards with a TPS546 or DS4432U; refused outside the board's window)",
+    min: 500,
+    max: 2000,
+    integer: true,
+  },
+  {
     key: 'easyBits',
     flag: 'easy-bits',
     kind: 'number',

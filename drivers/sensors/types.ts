@@ -6,6 +6,11 @@
 export interface TemperatureSensor {
   /** Stable, human-readable name used in status and logs, e.g. "emc2101@/dev/i2c-1:0x4c/external". */
   readonly name: string;
+  /**
+   * This sensor's own limit (°C), when it is not a chip temperature (a regulator's VR temperature):
+   * the thermal monitor compares it against this limit instead of the chip limit.
+   */
+  readonly limitC?: number;
   /** One reading in °C. Rejects with SensorError on any failure (never returns NaN). */
   readTemperature(): Promise<number>;
 }

@@ -217,6 +217,8 @@ export interface Range {
 /** Limits of the board; commands outside them are refused (MQTT) or clamped (daemon). */
 export interface MinerLimits {
   frequencyMhz: Range;
+  /** Settable core-voltage window (mV): chip model ∩ profile ∩ regulator; absent on fixed-voltage boards. */
+  voltageMv?: Range;
   /** Manual fan duty range (min may be above 0: the daemon keeps a minimum airflow while hashing). */
   fanPercent: Range;
 }
@@ -249,6 +251,23 @@ export interface LifetimeStats {
   since: number;
 }
 
+/** Board power figures; a figure is absent when the board does not measure it. */
+export interface PowerInfo {
+  /** 'off' | 'bringing-up' | 'on' | 'fault' */
+  state: string;
+  /** Configured core voltage, mV. */
+  setMv: number;
+  inputV?: number;
+  coreV?: number;
+  currentA?: number;
+  powerW?: number;
+  vrTempC?: number;
+  /** J/TH from measured power and the measured hashrate. */
+  efficiencyJth?: number;
+  /** Latched power fault (chips stopped, core off) until cleared. */
+  fault?: { reason: string; time: number };
+}
+
 /** A full snapshot of the miner. */
 export interface MinerState {
   /** Epoch ms when the snapshot was taken. */
@@ -272,6 +291,8 @@ export interface MinerState {
   voltageMv?: number;
   /** Measured input power in W, when measured. */
   powerW?: number;
+  /** Board power (boards with power capabilities): rails, VR temperature, efficiency, latched fault. */
+  power?: PowerInfo;
   limits: MinerLimits;
   /** Totals across restarts (absent when the source does not persist). */
   lifetime?: LifetimeStats;
@@ -389,6 +410,10 @@ export interface MinerControl {
   addPool?(pool: NewPool): Promise<number>;
   /** Stops the daemon (cgminer's `quit`). */
   quit?(): Promise<void>;
+  /** Sets the core voltage (mV) within limits.voltageMv; rejects outside it (regulator untouched). */
+  setVoltage?(mv: number): Promise<number>;
+  /** Clears a latched power fault; mining resumes through the normal bring-up. */
+  clearFault?(): Promise<void>;
 }
 
 export type Unsubscribe = () => void;

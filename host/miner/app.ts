@@ -186,6 +186,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     frequencyMhz,
     noThermal: !thermal,
     ...(cfg.easyBits !== undefined ? { easyBits: Number(cfg.easyBits) } : {}),
+    ...(cfg.voltage !== undefined ? { voltageMv: checkVoltage(board, Number(cfg.voltage)) } : {}),
     ...(board.simulated && cfg.maxHashrate !== undefined
       ? { maxHashesPerSecond: Number(cfg.maxHashrate) }
       : {}),
@@ -389,4 +390,15 @@ export async function runUntilSignalled(app: App, cfg: Config, stopRequests?: St
     process.once('unhandledRejection', onCrash);
     if (duration > 0) timer = setTimeout(() => stops.request(`duration ${duration} s`), duration * 1000);
   });
+}
+
+/** --voltage must sit inside the board's window (chip model ∩ profile) and the board must be able to set it. */
+function checkVoltage(board: BoardProfile, mv: number): number {
+  const r = board.power?.regulator;
+  if (!r || (r.kind !== 'tps546' && r.kind !== 'ds4432u'))
+    throw new ConfigError(`voltage: ${board.id} has no settable core regulator (see \`asicd boards\`)`);
+  const w = board.limits.voltageMv;
+  if (!(mv >= w.min && mv <= w.max))
+    throw new ConfigError(`voltage: ${mv} mV is outside ${board.id}'s ${w.min}–${w.max} mV window`);
+  return mv;
 }

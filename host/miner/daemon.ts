@@ -31,7 +31,9 @@ import { PoolManager } from '../stratum/pool-manager.ts';
 import { createThermal, type Thermal, type ThermalDecision } from '../thermal/index.ts';
 import { VERSION } from '../version.ts';
 import { hashingGate } from './gate.ts';
+import type { BoardPower } from './hardware.ts';
 import { type ShareFate, ShareLedger, sumLedgers } from './ledger.ts';
+import { powerInfo } from './power-state.ts';
 import {
   type ChainPort,
   ChainScheduler,
@@ -76,6 +78,8 @@ export interface BoardHardware {
   /** Hooks for emulated boards (the thermal model follows hashing and frequency). */
   onHashing?(hashing: boolean): void;
   onFrequency?(mhz: number): void;
+  /** Board power (host/power), on boards with power capabilities. */
+  power?: BoardPower;
   close(): Promise<void>;
 }
 
@@ -162,6 +166,7 @@ export class Miner implements MinerSource {
     this.limits = {
       frequencyMhz: { min: lim.frequencyMhz.min, max: lim.frequencyMhz.max },
       fanPercent: { min: lim.minFanPercent, max: 100 },
+      ...(o.hardware.power?.settable ? { voltageMv: o.hardware.power.window() } : {}),
     };
     this.fanMode = o.fan === undefined || o.fan === 'auto' ? 'auto' : 'manual';
     const versionMask = o.versionMask ?? 0x1fffe000;
@@ -763,7 +768,11 @@ export class Miner implements MinerSource {
       temperatures: th.sensors.map((s, i) => ({
         name: this.sensorName(i, s.name),
         celsius: s.celsius,
-        ...(th.limitC !== null ? { limit: th.limitC } : {}),
+        ...(this.o.hardware.sensors[i]?.limitC !== undefined
+          ? { limit: this.o.hardware.sensors[i]!.limitC }
+          : th.limitC !== null
+            ? { limit: th.limitC }
+            : {}),
       })),
       fan: {
         mode: this.fanMode,
@@ -772,12 +781,16 @@ export class Miner implements MinerSource {
       },
       frequencyMhz: this.frequency,
       ...(th.voltageMv !== null ? { voltageMv: th.voltageMv } : {}),
+      ...powerInfo(this.o.hardware.power, rate(60_000)),
       limits: this.limits,
     };
   }
 
   private sensorName(i: number, raw: string): string {
-    return this.o.hardware.sensors.length === 1 ? 'chip' : `chip${i}` || raw;
+    // Sensors with their own limit (the regulator's VR temperature) keep their name.
+    if (this.o.hardware.sensors[i]?.limitC !== undefined) return raw;
+    const chipSensors = this.o.hardware.sensors.filter((s) => s.limitC === undefined).length;
+    return chipSensors === 1 ? 'chip' : `chip${i}` || raw;
   }
 
   /** Prints a status line every `ms` through `print` (the CLI's live status). */
@@ -829,6 +842,20 @@ export class Miner implements MinerSource {
         this.pools.switchTo(index);
         this.changed();
       },
+      ...(this.o.hardware.power
+        ? {
+            setVoltage: async (mv: number) => {
+              const applied = await this.o.hardware.power!.setVoltage(mv);
+              this.changed();
+              return applied;
+            },
+            clearFault: async () => {
+              await this.o.hardware.power!.clearFault();
+              this.clock.clearTimeout(this.retryTimer);
+              void this.initChains();
+            },
+          }
+        : {}),
       restart: async () => {
         const wasPaused = this.paused;
         this.paused = true;

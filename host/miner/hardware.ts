@@ -21,6 +21,8 @@ import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/i
 import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { PowerController, PowerSnapshot } from '../power/controller.ts';
+import { createSimPower, type SimPower } from '../power/sim.ts';
 import { createSimThermal } from '../thermal/sim.ts';
 import type { BoardHardware, ChainRuntime } from './daemon.ts';
 import type { ChipNonce } from './scheduler.ts';
@@ -37,6 +39,8 @@ export interface HardwareOptions {
   maxHashesPerSecond?: number;
   /** Chain driver options for tests (timing, poll period). */
   chain?: Partial<ChainOptions>;
+  /** Core voltage to set (mV), range-checked by the power controller. */
+  voltageMv?: number;
   /** sim boards: thermal model parameters (tests make boards heat fast). */
   thermalModel?: Partial<Omit<ThermalModelOptions, 'clock'>>;
 }
@@ -46,6 +50,18 @@ export interface SimParts {
   chain: EmulatedChain;
   model: ThermalModel;
   emc2101: EmulatedEmc2101;
+  /** Emulated power parts (sim twins of boards with power capabilities). */
+  power?: SimPower;
+}
+
+/** What the daemon may use of board power (kept small: lifecycle owns host/miner). */
+export interface BoardPower {
+  /** The core voltage can be set (TPS546, DS4432U); false on fixed-voltage boards. */
+  settable: boolean;
+  snapshot(): PowerSnapshot;
+  setVoltage(mv: number): Promise<number>;
+  clearFault(): Promise<void>;
+  window(): { min: number; max: number };
 }
 
 /** ChainRuntime over the BM13xx chain driver. */
@@ -55,8 +71,10 @@ export class DriverChain implements ChainRuntime {
   readonly chipCount: number;
   readonly ticketDifficulty: number;
   readonly driver: Bm13xxChain;
-  readonly canHoldReset: boolean;
+  canHoldReset: boolean;
   private idling: Promise<void> | undefined;
+  /** The board's power capabilities (bring-up before init, core off on idle), when it has any. */
+  power: PowerController | undefined;
 
   readonly transport: ByteTransport;
   constructor(
@@ -72,9 +90,18 @@ export class DriverChain implements ChainRuntime {
     this.canHoldReset = o.reset !== undefined;
   }
 
+  /** Attaches board power: init() brings the core up first, idle()/close() switch it off. */
+  attachPower(power: PowerController): void {
+    this.power = power;
+    if (power.hasReset) this.canHoldReset = true;
+  }
+
   async init(frequencyMhz: number): Promise<void> {
     if (!this.transport.isOpen) await this.transport.open();
-    if (this.driver.state !== 'ready') await this.driver.init();
+    if (this.driver.state !== 'ready') {
+      await this.power?.bringUp();
+      await this.driver.init();
+    }
     if (this.driver.frequencyMHz !== frequencyMhz) await this.driver.setFrequency(frequencyMhz);
   }
 
@@ -105,6 +132,8 @@ export class DriverChain implements ChainRuntime {
       if (!this.canHoldReset && this.driver.state === 'ready')
         await this.driver.setFrequency(50, { fastDown: true }).catch(() => {});
       await this.driver.idle({ holdReset: true });
+      // Chips held in reset: switch the core off too where the board can (ESP-Miner's stop path).
+      await this.power?.powerOff();
     })().finally(() => {
       this.idling = undefined;
     });
@@ -120,7 +149,13 @@ export class DriverChain implements ChainRuntime {
   onFault(listener: (message: string) => void): Unsubscribe {
     const fn = (e: Error) => listener(e.message);
     this.driver.on('fault', fn);
-    return () => this.driver.off('fault', fn);
+    const off = this.power?.onFault((f) =>
+      listener(`power fault: ${f.reason}; chips held in reset, core off, fans 100 % (latched until cleared)`),
+    );
+    return () => {
+      this.driver.off('fault', fn);
+      off?.();
+    };
   }
 
   onDown(listener: () => void): Unsubscribe {
@@ -128,7 +163,14 @@ export class DriverChain implements ChainRuntime {
       if (state === 'offline' || state === 'failed') listener();
     };
     this.driver.on('state', fn);
-    return () => this.driver.off('state', fn);
+    const off = this.power?.onFault(() => {
+      void this.driver.idle({ holdReset: true });
+      listener();
+    });
+    return () => {
+      this.driver.off('state', fn);
+      off?.();
+    };
   }
 
   counterHashrateGhs(): number | undefined {
@@ -141,6 +183,7 @@ export class DriverChain implements ChainRuntime {
 
   async close(): Promise<void> {
     await this.driver.stop({ holdReset: true });
+    await this.power?.powerOff();
     await this.transport.close();
   }
 }
@@ -183,6 +226,37 @@ async function openTransport(
   };
 }
 
+/** Sim twins emulate their power parts (regulator, lines) when the profile declares any. */
+function simPowered(board: BoardProfile): boolean {
+  return board.simulated && board.power !== undefined;
+}
+
+/** Fan that runs at 100 % whatever the controller asks while a power fault is latched. */
+function protectedFan(inner: FanDriver, power: PowerController): FanDriver {
+  power.onFault(() => void inner.setDuty(100).catch(() => {}));
+  return {
+    name: inner.name,
+    setDuty: (d) => inner.setDuty(power.fault ? 100 : d),
+    readRpm: () => inner.readRpm(),
+  };
+}
+
+/** The regulator's temperature as a thermal-monitor sensor with its own limit; unreadable while latched. */
+function vrSensor(power: PowerController, limitC: number): TemperatureSensor {
+  return { name: 'vr', limitC, readTemperature: () => power.vrTemperature() };
+}
+
+/** The daemon's view of board power (telemetry, --voltage, clear). */
+function powerSeam(p: PowerController): BoardPower {
+  return {
+    settable: p.settable,
+    snapshot: () => p.snapshot(),
+    setVoltage: (mv) => p.setVoltage(mv),
+    clearFault: () => p.clearFault(),
+    window: () => p.windowMv,
+  };
+}
+
 /** Measures the emulated chain's real hash rate from its counters (the sim board's "expected"). */
 function emulatorRate(emu: EmulatedChain, clock: Clock): () => number {
   let last = { at: clock.now(), hashes: emu.stats.hashes };
@@ -201,7 +275,7 @@ function emulatorRate(emu: EmulatedChain, clock: Clock): () => number {
 export async function openBoardHardware(
   board: BoardProfile,
   o: HardwareOptions,
-): Promise<BoardHardware & { sim?: SimParts }> {
+): Promise<BoardHardware & { sim?: SimParts; power?: BoardPower }> {
   const model = MODELS[board.chip];
   const { transport, emu } = await openTransport(board, o);
   // Easy mode: always on emulated boards; on a UART only when asked (a chain served by `asicd sim`).
@@ -219,9 +293,22 @@ export async function openBoardHardware(
     ticketDifficulty: easy ? 1 : 256,
     hostTicketDifficulty: easy ? 2 ** (easyBits - 32) : 256,
     timing: emu ? FAST_TIMING : ESP_TIMING,
-    ...(emu ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
+    // Emulated boards with power parts get their reset line from the power controller below.
+    ...(emu && !simPowered(board) ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
+    ...(emu && simPowered(board) ? { reset: (hold: boolean) => power?.setReset(hold) } : {}),
+    ...(simPowered(board) && board.power?.reset
+      ? {
+          timing: {
+            ...(emu ? FAST_TIMING : ESP_TIMING),
+            // sim twins: the profile's widths capped at 100 ms
+            resetPulseMs: Math.min(board.power.reset.assertMs, emu ? 100 : Number.POSITIVE_INFINITY),
+            postResetMs: Math.min(board.power.reset.releaseMs, emu ? 100 : Number.POSITIVE_INFINITY),
+          },
+        }
+      : {}),
     ...o.chain,
   });
+  let power: PowerController | undefined;
 
   let sensors: TemperatureSensor[] = [];
   let fan: FanDriver | undefined;
@@ -243,6 +330,19 @@ export async function openBoardHardware(
       fan = sim.fan;
       hooks = { onHashing: (h) => sim.model.setHashing(h), onFrequency: (f) => sim.model.setFrequency(f) };
       simParts = { chain: emu, model: sim.model, emc2101: sim.emc2101 };
+      if (simPowered(board)) {
+        const sp = createSimPower(board, {
+          clock: o.clock,
+          chain: emu,
+          model: sim.model,
+          bus: sim.bus,
+          logger: o.logger,
+          ...(o.voltageMv !== undefined ? { voltageMv: o.voltageMv } : {}),
+        });
+        power = sp.controller;
+        simParts.power = sp;
+        closers.push(async () => sp.board.close());
+      }
     } else if (board.i2c && board.i2c.bus !== 'bridge') {
       const bus = await openI2c(board.i2c.bus);
       ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
@@ -254,8 +354,28 @@ export async function openBoardHardware(
       closers.push(() => fb.close());
     }
   }
+  if (emu && simPowered(board) && !power) {
+    // --no-thermal on a powered sim board: power parts on their own bus, no thermal model.
+    const sp = createSimPower(board, {
+      clock: o.clock,
+      chain: emu,
+      logger: o.logger,
+      ...(o.voltageMv !== undefined ? { voltageMv: o.voltageMv } : {}),
+    });
+    power = sp.controller;
+    closers.push(async () => sp.board.close());
+  }
+  if (power) {
+    chain.attachPower(power);
+    const pc = power;
+    if (fan) fan = protectedFan(fan, pc);
+    // VR temperature joins the thermal monitor with its own limit (TPS546 boards).
+    if (board.power?.regulator.kind === 'tps546' && sensors.length > 0)
+      sensors = [...sensors, vrSensor(pc, board.power.vrMaxTempC ?? 105)];
+  }
   const emuRate = emu ? emulatorRate(emu, o.clock) : undefined;
   return {
+    ...(power ? { power: powerSeam(power) } : {}),
     chains: [chain],
     sensors,
     ...(fan ? { fan } : {}),

@@ -8,17 +8,30 @@
  *   { "id"?, "command": "fan", "mode": "manual", "percent": 0..100 (within limits.fanPercent) }
  *   { "id"?, "command": "frequency", "mhz": number within limits.frequencyMhz }
  *   { "id"?, "command": "pool", "index": integer pool index }
+ *   { "id"?, "command": "voltage", "mv": number within limits.voltageMv }   (boards with a settable core)
+ *   { "id"?, "command": "clear_fault" }                                     (latched power fault)
  */
 import type { FanSetting, MinerControl, MinerLimits } from '../api/types.ts';
 
-export const COMMAND_NAMES = ['pause', 'resume', 'restart', 'fan', 'frequency', 'pool'] as const;
+export const COMMAND_NAMES = [
+  'pause',
+  'resume',
+  'restart',
+  'fan',
+  'frequency',
+  'pool',
+  'voltage',
+  'clear_fault',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export type Command =
   | { command: 'pause' | 'resume' | 'restart' }
   | { command: 'fan'; setting: FanSetting }
   | { command: 'frequency'; mhz: number }
-  | { command: 'pool'; index: number };
+  | { command: 'pool'; index: number }
+  | { command: 'voltage'; mv: number }
+  | { command: 'clear_fault' };
 
 export type CommandId = string | number | null;
 
@@ -115,6 +128,14 @@ export function parseCommand(
         const mhz = numberIn(msg, 'mhz', limits.frequencyMhz.min, limits.frequencyMhz.max);
         return { ok: true, id, cmd: { command: 'frequency', mhz } };
       }
+      case 'voltage': {
+        const w = limits.voltageMv;
+        if (!w) throw new Error("this board's core voltage cannot be set (fixed or not measured)");
+        const mv = numberIn(msg, 'mv', w.min, w.max);
+        return { ok: true, id, cmd: { command: 'voltage', mv } };
+      }
+      case 'clear_fault':
+        return { ok: true, id, cmd: { command: 'clear_fault' } };
       case 'pool': {
         if (poolCount === 0) throw new Error('no pools configured');
         const index = numberIn(msg, 'index', 0, poolCount - 1, true);
@@ -153,5 +174,12 @@ export async function applyCommand(cmd: Command, control: MinerControl): Promise
     case 'pool':
       await control.switchPool(cmd.index);
       return { index: cmd.index };
+    case 'voltage':
+      if (!control.setVoltage) throw new Error("this board's core voltage cannot be set");
+      return { mv: await control.setVoltage(cmd.mv) };
+    case 'clear_fault':
+      if (!control.clearFault) throw new Error('this board has no power fault to clear');
+      await control.clearFault();
+      return {};
   }
 }

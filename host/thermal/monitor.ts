@@ -283,7 +283,10 @@ export class ThermalMonitor {
         error = this.sensorStatus[i]!.error ?? 'unknown';
         break;
       }
-      if (max !== undefined && v > max) max = v;
+      // A sensor with its own limit (VR temperature) counts by its distance to that limit, on the chip scale.
+      const lim = this.sensors[i]!.limitC;
+      const eff = lim === undefined ? v : v - lim + this.protection.limitC;
+      if (max !== undefined && eff > max) max = eff;
     }
     if (this.fanError !== null && max !== undefined) {
       // Cannot cool: treat like an unknown temperature (ESP-Miner stops mining on a fan fault).

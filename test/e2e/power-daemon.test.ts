@@ -1,0 +1,118 @@
+/**
+ * Board power through the whole daemon on emulated twins (in process: real drivers on the emulated I2C
+ * bus and GPIO lines, real TCP pool): bring-up to accepted shares, over-current at full load → latched
+ * stop (core off, chips in reset, fans 100 %, fault event, nothing hashing), clear → mining again,
+ * --voltage limits, and stop leaving the board in reset with the core off.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { findBoard } from '../../boards/index.ts';
+import type { MinerEvent } from '../../host/api/types.ts';
+import { Miner } from '../../host/miner/daemon.ts';
+import { openBoardHardware } from '../../host/miner/hardware.ts';
+import { StratumServer } from '../../host/pool/server.ts';
+import { applyCommand, parseCommand } from '../../host/telemetry/commands.ts';
+import { systemClock } from '../../lib/clock.ts';
+import { memoryLogger } from '../../lib/log.ts';
+import { waitFor } from '../helpers/net.ts';
+
+const pool = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
+before(() => pool.listen(0));
+after(() => pool.close());
+
+async function simMiner(id: string) {
+  const board = findBoard(id)!;
+  const logger = memoryLogger('info');
+  const hardware = await openBoardHardware(board, {
+    clock: systemClock,
+    logger,
+    frequencyMhz: board.limits.frequencyMhz.default,
+    maxHashesPerSecond: 300_000,
+  });
+  const miner = new Miner({
+    board,
+    hardware,
+    pools: [{ url: pool.url, user: 't.w' }],
+    deviceId: `power-${id}`,
+    logger,
+  });
+  const events: MinerEvent[] = [];
+  miner.onEvent((e) => events.push(e));
+  await miner.start();
+  return { miner, hardware, sim: hardware.sim!, events, logger };
+}
+
+describe('power on emulated twins', () => {
+  for (const id of ['sim-gamma-usb', 'sim-piaxe', 'sim-ultra-usb']) {
+    it(`${id}: bring-up to accepted shares with power telemetry; stop leaves reset held and the core off`, {
+      timeout: 90_000,
+    }, async () => {
+      const { miner, sim } = await simMiner(id);
+      const p = sim.power!;
+      try {
+        await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
+        assert.equal(p.controller.state, 'on');
+        assert.ok(p.board.coreVolts() > 1.0);
+        await waitFor(
+          () => miner.getState().power?.powerW !== undefined || id === 'sim-piaxe',
+          'power reading',
+          5000,
+        );
+        const s = miner.getState();
+        assert.equal(s.power?.state, 'on');
+        if (id !== 'sim-piaxe')
+          assert.ok((s.power?.powerW ?? 0) > 1, `power measured: ${JSON.stringify(s.power)}`);
+      } finally {
+        const t0 = Date.now();
+        await miner.stop();
+        const ms = Date.now() - t0;
+        assert.ok(ms < 2000, `stop took ${ms} ms`);
+      }
+      assert.equal(p.board.coreVolts(), 0, 'core off after stop');
+      if (findBoard(id)!.power?.reset)
+        assert.equal(p.board.resetHeld, true, 'chips held in reset after stop');
+      assert.equal(sim.chain.answering, false);
+    });
+  }
+
+  it('over-current at full load: latched stop, core off, fans 100 %, fault event, nothing hashing; clear → mining again', {
+    timeout: 120_000,
+  }, async () => {
+    const { miner, sim, events } = await simMiner('sim-gamma-usb');
+    const p = sim.power!;
+    try {
+      await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
+      p.board.tps546!.setExtraLoad(40);
+      await waitFor(() => p.controller.state === 'fault', 'the power fault', 5000);
+      await waitFor(
+        () =>
+          events.some((e) => e.type === 'fault' && /power fault: regulator fault IOUT_OC/.test(e.message)),
+        'the fault event',
+        5000,
+      );
+      await waitFor(() => miner.getState().mining !== 'running', 'hashing to stop', 5000);
+      await waitFor(() => miner.getState().fan.dutyPercent === 100, 'fans 100 %', 5000);
+      assert.equal(p.board.coreVolts(), 0);
+      assert.equal(p.board.resetHeld, true);
+      const hashes = sim.chain.stats.hashes;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(sim.chain.stats.hashes, hashes, 'nothing hashes while latched');
+      assert.equal(miner.getState().power?.fault?.reason.includes('IOUT_OC'), true);
+      // A voltage command outside the window changes nothing.
+      const bad = parseCommand(JSON.stringify({ command: 'voltage', mv: 1400 }), miner.limits, 1);
+      assert.equal(bad.ok, false);
+      // Clear (the MQTT clear_fault command) with the short removed: back to mining.
+      p.board.tps546!.setExtraLoad(0);
+      const clear = parseCommand('{"command":"clear_fault"}', miner.limits, 1);
+      assert.ok(clear.ok);
+      if (clear.ok) await applyCommand(clear.cmd, miner.control);
+      await waitFor(() => miner.getState().mining === 'running', 'mining again', 30_000);
+      const ok = parseCommand('{"command":"voltage","mv":1200}', miner.limits, 1);
+      assert.ok(ok.ok);
+      if (ok.ok) assert.deepEqual(await applyCommand(ok.cmd, miner.control), { mv: 1200 });
+      assert.ok(Math.abs(p.board.coreVolts() - 1.2) < 0.003);
+    } finally {
+      await miner.stop();
+    }
+  });
+});
