@@ -16,6 +16,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   boards: () => import('./commands/boards.ts'),
   demo: () => import('./commands/demo.ts'),
+  doctor: () => import('./commands/doctor.ts'),
   gateway: () => import('./commands/gateway.ts'),
   run: () => import('./commands/run.ts'),
   selfcheck: () => import('./commands/selfcheck.ts'),

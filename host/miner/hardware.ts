@@ -294,8 +294,12 @@ export async function openBoardHardware(
     hostTicketDifficulty: easy ? 2 ** (easyBits - 32) : 256,
     timing: emu ? FAST_TIMING : ESP_TIMING,
     // Emulated boards with power parts get their reset line from the power controller below.
-    ...(emu && !simPowered(board) ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
-    ...(emu && simPowered(board) ? { reset: (hold: boolean) => power?.setReset(hold) } : {}),
+    // Emulated boards whose profile has a reset line get it from the power controller below; the others
+    // keep the emulator's direct reset (as before boards had power capabilities).
+    ...(emu && !board.power?.reset ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
+    ...(emu && simPowered(board) && board.power?.reset
+      ? { reset: (hold: boolean) => power?.setReset(hold) }
+      : {}),
     ...(simPowered(board) && board.power?.reset
       ? {
           timing: {

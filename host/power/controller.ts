@@ -378,17 +378,20 @@ export class PowerController {
     }
   }
 
-  private async readTelemetry(): Promise<void> {
+  /** Reads the monitor (or the regulator's telemetry) now; resolves with the reading or null. */
+  async readTelemetry(): Promise<PowerReading | null> {
     const src =
       this.o.monitor ??
       (this.o.regulator?.telemetry ? { read: () => this.o.regulator!.telemetry!() } : undefined);
-    if (!src) return;
+    if (!src) return null;
     try {
       const r = await src.read();
       // A monitor on the input (INA260) gives no VR temperature; the regulator may.
       this.last = r;
+      return r;
     } catch (e) {
       this.log.debug('power.telemetry_failed', { error: String(e) });
+      return null;
     }
   }
 

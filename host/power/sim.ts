@@ -62,7 +62,9 @@ export function createSimPower(
     ...(spec.pgood ? { pgood: spec.pgood } : {}),
     ...(spec.reset ? { reset: spec.reset } : {}),
     minVolts: (lim.min * 0.85) / 1000,
-    maxVolts: (lim.max * 1.1) / 1000,
+    // Over-voltage damage is modelled where the host sequences the buck (an enable line); a Pi-wired
+    // Bitaxe profile has no known enable line, so its DAC starts at the power-on 1.458 V as on the bench.
+    ...(spec.enable ? { maxVolts: (lim.max * 1.1) / 1000 } : {}),
     vin: vinOf(profile),
   });
   const controller = new PowerController({
