@@ -62,6 +62,14 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  const mqtt =
+    flags.mqtt !== undefined
+      ? new (await import('../gateway/mqtt.ts')).GatewayMqtt(gw, {
+          url: String(flags.mqtt),
+          id: String(flags['mqtt-id']),
+          logger: log,
+        })
+      : undefined;
   const statsEvery = Number(flags['stats-seconds']);
   const stats =
     statsEvery > 0
@@ -84,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (stats) clearInterval(stats);
   await metrics?.close();
+  await mqtt?.close().catch(() => {});
   await gw.stop();
   log.info('gateway.stopped', { blocksFound: gw.found.list().length });
   return 0;

@@ -119,6 +119,12 @@ export const GATEWAY_OPTIONS: readonly Spec[] = [
     help: 'HTTP HOST:PORT for /metrics (Prometheus), /workers and /found-blocks, or "off"',
     default: 'off',
   },
+  {
+    flag: 'mqtt',
+    kind: 'string',
+    help: 'MQTT broker URL: publish state, workers and found blocks under asicd/gateway/<id>/',
+  },
+  { flag: 'mqtt-id', kind: 'string', help: 'MQTT topic id of this gateway', default: 'gateway' },
   { flag: 'log-format', kind: 'string', help: 'json or pretty (default: pretty on a terminal)' },
   { flag: 'log-level', kind: 'string', help: 'debug, info, warn or error', default: 'info' },
   {
@@ -233,6 +239,8 @@ export function parseGatewayFlags(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new GatewayConfigError(
       `--metrics-listen: expected HOST:PORT or "off", got "${out['metrics-listen']}"`,
     );
+  if (out.mqtt !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(String(out.mqtt)))
+    throw new GatewayConfigError(`--mqtt: expected mqtt://host[:port], got "${out.mqtt}"`);
   if (out['log-format'] !== undefined && !['json', 'pretty'].includes(String(out['log-format'])))
     throw new GatewayConfigError(`--log-format: json or pretty, got "${out['log-format']}"`);
   return out;

@@ -9,13 +9,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import { encodeSegwitAddress } from '../../host/bitcoin/address.ts';
 import { headerHash, merkleRootOf, txid } from '../../host/bitcoin/block.ts';
 import { hashToDisplay, hex } from '../../host/bitcoin/bytes.ts';
 import { Gateway, type GatewayOptions } from '../../host/gateway/gateway.ts';
 import { serveGatewayMetrics } from '../../host/gateway/metrics.ts';
+import { GatewayMqtt } from '../../host/gateway/mqtt.ts';
 import { encodeFrame, MAGIC } from '../../host/p2p/codec.ts';
 import { memoryLogger } from '../../lib/log.ts';
+import { startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/net.ts';
 import { StandinNode, type StandinOptions } from '../helpers/standin-node.ts';
 import { grind, hex8, RawClient } from '../pool/helpers.ts';
@@ -194,6 +197,45 @@ describe('gateway telemetry', () => {
     assert.ok(workers[0]!.bestDifficulty >= D);
     assert.deepEqual(await (await fetch(`http://127.0.0.1:${http.port}/found-blocks`)).json(), []);
     assert.equal((await fetch(`http://127.0.0.1:${http.port}/metrics`, { method: 'POST' })).status, 405);
+  });
+});
+
+describe('gateway over MQTT (mosquitto)', () => {
+  it('publishes retained availability and state with per-worker statistics, and one message per found block', async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const { gateway } = await setup({});
+    const pub = new GatewayMqtt(gateway, { url: broker.url, id: 'lan', intervalMs: 200 });
+    cleanup.push(() => pub.close());
+    const seen: Array<{ topic: string; text: string; retain: boolean }> = [];
+    const sub = await mqtt.connectAsync(broker.url);
+    cleanup.push(() => sub.endAsync());
+    sub.on('message', (topic, payload, packet) =>
+      seen.push({ topic, text: String(payload), retain: packet.retain }),
+    );
+    await sub.subscribeAsync('asicd/gateway/lan/#');
+    await waitFor(() => seen.some((m) => m.topic.endsWith('/availability') && m.text === 'online'), 'online');
+    const m = await miner(gateway.server.port, 'rig.mqtt');
+    const job = m.c.lastJob();
+    const f = grind(job, m.session, '00000000', (d) => d >= D);
+    assert.equal(
+      (await m.c.call('mining.submit', ['rig.mqtt', job.jobId, '00000000', job.ntime, hex8(f.nonce)])).result,
+      true,
+    );
+    const block = await (async () => {
+      await waitFor(() => seen.some((x) => x.topic === 'asicd/gateway/lan/block'), 'block message');
+      return JSON.parse(seen.find((x) => x.topic === 'asicd/gateway/lan/block')!.text);
+    })();
+    assert.equal(block.hash, f.hash);
+    assert.equal(block.result, 'accepted');
+    await waitFor(
+      () => seen.some((x) => x.topic === 'asicd/gateway/lan/state' && JSON.parse(x.text).blocksFound === 1),
+      'state after the block',
+    );
+    const st = JSON.parse(seen.filter((x) => x.topic === 'asicd/gateway/lan/state').at(-1)!.text);
+    assert.equal(st.workers[0].worker, 'rig.mqtt');
+    assert.equal(st.workers[0].blocks, 1);
+    assert.equal(st.network, 'regtest');
   });
 });
 
