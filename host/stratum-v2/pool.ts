@@ -14,7 +14,7 @@
  *   ('invalid-job-id'), extranonce length ('invalid-extranonce-size'), version outside BIP 320 bits when
  *   rolling is not allowed ('invalid-version'), ntime before min_ntime or > 2 h after
  *   ('invalid-timestamp'), hash above the channel's 256-bit target ('difficulty-too-low'), duplicate
- *   ('duplicate-share'). Accepted shares are acknowledged one SubmitSharesSuccess each.
+ *   ('duplicate-share'). Accepted shares are acknowledged by SubmitSharesSuccess, one each or in batches (`ackEvery`).
  * - On cue: newBlock, pushJob, setTarget, reconnect, closeAll; counters in `stats`.
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
@@ -57,6 +57,8 @@ export interface Sv2PoolOptions {
   randomBytes?: RandomBytes;
   /** Unix seconds (default wall clock). */
   now?: () => number;
+  /** Acknowledge accepted shares in batches of this many (one SubmitSharesSuccess each batch; default 1). */
+  ackEvery?: number;
 }
 
 export interface Sv2PoolStats {
@@ -101,6 +103,7 @@ interface Channel {
   target: bigint;
   jobs: Map<number, ServerJob>;
   seen: Set<string>;
+  unacked: { count: number; lastSeq: number; sum: bigint };
 }
 
 interface Conn {
@@ -423,6 +426,7 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
           target,
           jobs: new Map(),
           seen: new Set(),
+          unacked: { count: 0, lastSeq: 0, sum: 0n },
         };
         if (ext) ch.extranonceSize = Math.min(ch.extranonceSize, MAX_EXTENDED_EXTRANONCE);
         c.channels.set(ch.id, ch);
@@ -621,13 +625,20 @@ export class Sv2Pool extends EventEmitter<{ share: [Sv2ShareEvent]; connection: 
     const difficulty = targetToDifficulty(ch.target);
     this.stats.accepted++;
     this.stats.acceptedDifficulty += difficulty;
-    this.send(c, {
-      type: 'SubmitSharesSuccess',
-      channelId: ch.id,
-      lastSequenceNumber: m.sequenceNumber,
-      newSubmitsAcceptedCount: 1,
-      newSharesSum: BigInt(Math.max(1, Math.round(difficulty))),
-    });
+    const u = ch.unacked;
+    u.count++;
+    u.lastSeq = m.sequenceNumber;
+    u.sum += BigInt(Math.max(1, Math.round(difficulty)));
+    if (u.count >= (this.o.ackEvery ?? 1)) {
+      this.send(c, {
+        type: 'SubmitSharesSuccess',
+        channelId: ch.id,
+        lastSequenceNumber: u.lastSeq,
+        newSubmitsAcceptedCount: u.count,
+        newSharesSum: u.sum,
+      });
+      ch.unacked = { count: 0, lastSeq: 0, sum: 0n };
+    }
     this.emit('share', {
       conn: c.id,
       channelId: ch.id,

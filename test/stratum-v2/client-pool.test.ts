@@ -186,6 +186,29 @@ describe('SV2 client ↔ embedded pool', () => {
     assert.equal(pool.stats.accepted + pool.stats.rejected, 2);
   });
 
+  it('one SubmitSharesSuccess acknowledging a batch accepts every share up to its sequence number', async () => {
+    const pool = await startPool({ ackEvery: 3 });
+    const { c, ev } = client(pool.url);
+    c.connect();
+    await waitFor(() => ev.jobs.length === 1, 'first job', 30_000);
+    const j = ev.jobs[0]!;
+    const fs = [1, 2, 3].map((en2) => findNonce(j, j.target, true, en2));
+    let settled = 0;
+    const submit = (f: (typeof fs)[number]) =>
+      c.submit(share(j, f)).then((o) => {
+        settled++;
+        return o;
+      });
+    const outcomes = [submit(fs[0]!), submit(fs[1]!)];
+    await waitFor(() => pool.stats.accepted === 2, 'two shares at the pool');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, 0, 'nothing acknowledged before the batch is full');
+    assert.equal(c.pendingSubmits, 2);
+    outcomes.push(submit(fs[2]!));
+    for (const o of await Promise.all(outcomes)) assert.deepEqual(o, { status: 'accepted' });
+    assert.equal(c.pendingSubmits, 0);
+  });
+
   it('unknown messages and extensions are skipped; the session stays up', async () => {
     const pool = await startPool();
     const { c, ev } = client(pool.url);
