@@ -149,6 +149,17 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const { chain } = server;
+  // Signal handlers go in before any ready line: a supervisor that stops us as soon as it reads
+  // "ready" must get the orderly stop (exit 0), not the default SIGTERM death.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
   let mcu: Awaited<ReturnType<typeof serveMcu>> | undefined;
   if (values['mcu-link']) {
     try {
@@ -194,15 +205,7 @@ export async function run(argv: string[]): Promise<number> {
         )
       : undefined;
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
   if (timer) clearInterval(timer);
   await mcu?.close();
   await server.stop();
