@@ -297,13 +297,16 @@ export class Bm13xxChain extends EventEmitter<ChainEvents> {
       this.streak.lastAt = now;
       return;
     }
+    // Errors during bring-up are reported by enumeration/init; a streak (and its one warn line) starts
+    // with the first error once the chain runs. Starting it silently here would mute a streak that
+    // never goes quiet (steady corruption from power-on).
+    if (this.st !== 'ready' && this.st !== 'idle') return;
     const health = this.linkHealth();
     this.streak = { since: now, lastAt: now, base: health };
-    if (this.st === 'ready' || this.st === 'idle')
-      this.log.warn('chain.link_errors', {
-        ...health,
-        hint: 'reply frames are being corrupted or lost: check wiring, ground, cable length and baud rate',
-      });
+    this.log.warn('chain.link_errors', {
+      ...health,
+      hint: 'reply frames are being corrupted or lost: check wiring, ground, cable length and baud rate',
+    });
   }
 
   /** Ends a streak that has been quiet for linkQuietMs (called from the poll tick). */

@@ -53,10 +53,11 @@ describe('power on emulated twins', () => {
         await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
         assert.equal(p.controller.state, 'on');
         assert.ok(p.board.coreVolts() > 1.0);
+        // The monitor's first reading may predate the load (chips still ramping): wait for a loaded one.
         await waitFor(
-          () => miner.getState().power?.powerW !== undefined || id === 'sim-piaxe',
-          'power reading',
-          5000,
+          () => (miner.getState().power?.powerW ?? 0) > 1 || id === 'sim-piaxe',
+          'a power reading under load',
+          20_000,
         );
         const s = miner.getState();
         assert.equal(s.power?.state, 'on');
