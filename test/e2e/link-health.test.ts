@@ -153,8 +153,16 @@ test('5 % reply corruption on a pty: mining goes on (all shares valid), link err
   );
   const linkState = (JSON.parse(state.text) as MinerState).chains[0]!.link!;
   assert.ok(linkState.resyncs > 0 && linkState.droppedBytes > 0, JSON.stringify(linkState));
+  await waitFor(
+    () => lines(miner).some((l) => l.event === 'chain.link_errors'),
+    `a chain.link_errors line (${lines(miner)
+      .filter((l) => l.event.startsWith('chain.'))
+      .map((l) => l.event)
+      .join(', ')})`,
+    30_000,
+  );
   const warns = lines(miner).filter((l) => l.event === 'chain.link_errors');
-  assert.ok(warns.length >= 1 && warns[0]!.level === 'warn', 'a warn line when the streak starts');
+  assert.ok(warns[0]!.level === 'warn', 'a warn line when the streak starts');
   // One line per streak, not per error: far fewer lines than errors.
   assert.ok(
     warns.length < dev['CRC Errors']!,

@@ -1,7 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/asicd.js', import.meta.url));
+/** One throw-away state home per test process (removed at exit). */
+const TEST_STATE_HOME = mkdtempSync(join(tmpdir(), 'asicd-state-'));
+process.once('exit', () => rmSync(TEST_STATE_HOME, { recursive: true, force: true }));
 
 export interface AsicdProcess {
   proc: ChildProcess;
@@ -17,7 +23,8 @@ export interface AsicdProcess {
 export function asicd(args: string[], env: NodeJS.ProcessEnv = {}): AsicdProcess {
   const proc = spawn(process.execPath, [BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    // `asicd run` keeps its state under $XDG_STATE_HOME by default: tests never touch the user's.
+    env: { ...process.env, XDG_STATE_HOME: TEST_STATE_HOME, ...env },
   });
   let out = '';
   proc.stdout?.on('data', (d) => {
