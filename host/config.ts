@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { redactText, registerSecret, splitUserInfo } from '../lib/redact.ts';
+import { GATEWAY_OPTIONS } from './gateway/config-options.ts';
 
 /** The YAML parser loads only when a config file is read (most runs take flags only). */
 const parseYaml = (text: string): unknown =>
@@ -15,7 +16,7 @@ const parseYaml = (text: string): unknown =>
 
 type Kind = 'string' | 'number' | 'boolean' | 'list';
 
-interface OptionSpec {
+export interface OptionSpec {
   /** Dotted key in the config file, e.g. "mqtt.url". */
   key: string;
   flag: string;
@@ -437,6 +438,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1e9,
     default: 0,
   },
+  ...GATEWAY_OPTIONS,
 ];
 
 export type Config = Record<string, unknown>;
@@ -923,8 +925,10 @@ export function describeConfig(cfg: Config): Record<string, unknown> {
 }
 
 /** Help text for a command's options. */
-export function optionsHelp(command: string): string {
-  const rows = OPTIONS.filter((o) => !o.commands || o.commands.includes(command)).map((o) => {
+export function optionsHelp(command: string, only?: (key: string) => boolean): string {
+  const rows = OPTIONS.filter(
+    (o) => (!o.commands || o.commands.includes(command)) && (only === undefined || only(o.key)),
+  ).map((o) => {
     const flag =
       o.kind === 'boolean'
         ? `--[no-]${o.flag}`

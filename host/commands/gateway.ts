@@ -3,9 +3,15 @@
  * templates and blocks, P2P for new-block announcements). Solo mining on your own node.
  */
 import { createLogger, type LogFormat, type LogLevel } from '../../lib/log.ts';
+import { ConfigError, loadConfig, optionsHelp } from '../config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { serveGatewayMetrics } from '../gateway/metrics.ts';
-import { GatewayConfigError, gatewayHelp, gatewayOptionsOf, parseGatewayFlags } from '../gateway/options.ts';
+import {
+  checkGatewayCommandFlags,
+  defaultPeer,
+  gatewayOptionsFromConfig,
+  isGatewayCommandKey,
+} from '../gateway/options.ts';
 import { DEFAULT_PORT } from '../p2p/codec.ts';
 
 export const summary =
@@ -15,27 +21,37 @@ export const usage = `asicd gateway --node-rpc URL --payout ADDRESS [--listen HO
 Serves Stratum V1 jobs built from the node's getblocktemplate (segwit) to the miners on your LAN, learns
 of new blocks over the P2P protocol (then long-polling, then polling), and submits the blocks your
 miners find (submitblock + P2P relay), keeping a list of them. Listens on loopback unless told
-otherwise. SIGINT/SIGTERM: stops cleanly.
+otherwise. SIGINT/SIGTERM: stops cleanly. The options also live in the YAML config file (gateway:
+section) and in ASICD_GATEWAY_* variables; \`asicd run\` takes them too and then mines through its own
+in-process gateway.
 
 Options:
-${gatewayHelp()}`;
+${optionsHelp('gateway', isGatewayCommandKey)}`;
 
 export async function run(argv: string[]): Promise<number> {
-  let flags: ReturnType<typeof parseGatewayFlags>;
+  let cfg: ReturnType<typeof loadConfig>;
+  let opts: ReturnType<typeof gatewayOptionsFromConfig>;
   try {
-    flags = parseGatewayFlags(argv);
+    cfg = loadConfig({ command: 'gateway', argv });
+    checkGatewayCommandFlags(cfg);
+    opts = gatewayOptionsFromConfig(cfg);
   } catch (e) {
-    if (e instanceof GatewayConfigError) {
+    if (e instanceof ConfigError) {
       console.error(`asicd gateway: ${e.message}`);
       return 2;
     }
     throw e;
   }
+  const flags = {
+    'metrics-listen': String(cfg['metrics.listen'] ?? 'off'),
+    mqtt: cfg['mqtt.url'] as string | undefined,
+    'stats-seconds': Number(cfg['gateway.statsSeconds']),
+    duration: Number(cfg.duration ?? 0),
+  };
   const log = createLogger({
-    format: (flags['log-format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'),
-    level: flags['log-level'] as LogLevel,
+    format: (cfg['log.format'] as LogFormat | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'),
+    level: (cfg['log.level'] as LogLevel | undefined) ?? 'info',
   });
-  const opts = gatewayOptionsOf(flags);
   const gw = new Gateway({ ...opts, logger: log });
   let port: number;
   try {
@@ -46,8 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   // P2P default: the RPC host on the network's default port (known once the node said its chain).
-  if (flags.p2p === undefined && gw.network)
-    gw.connectPeer(`${new URL(opts.rpc.url).hostname}:${DEFAULT_PORT[gw.network]}`);
+  const peer = gw.network ? defaultPeer(cfg, opts.rpc.url, DEFAULT_PORT[gw.network]) : undefined;
+  if (peer) gw.connectPeer(peer);
   process.stdout.write(
     `asicd gateway: serving ${gw.network} work from ${gw.rpc.printable} on stratum+tcp://${opts.listenHost}:${port}, paying ${opts.payout}\n`,
   );
@@ -66,7 +82,10 @@ export async function run(argv: string[]): Promise<number> {
     flags.mqtt !== undefined
       ? new (await import('../gateway/mqtt.ts')).GatewayMqtt(gw, {
           url: String(flags.mqtt),
-          id: String(flags['mqtt-id']),
+          id: String(cfg['gateway.mqttId'] ?? 'gateway'),
+          ...(cfg['mqtt.user'] !== undefined ? { username: String(cfg['mqtt.user']) } : {}),
+          ...(cfg['mqtt.pass'] !== undefined ? { password: String(cfg['mqtt.pass']) } : {}),
+          ...(cfg['mqtt.ca'] !== undefined ? { caFile: String(cfg['mqtt.ca']) } : {}),
           logger: log,
         })
       : undefined;

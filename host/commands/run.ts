@@ -1,4 +1,5 @@
 import { ConfigError, type loadConfig, optionsHelp } from '../config.ts';
+import { poolsWithGateway, startInProcessGateway } from '../gateway/in-process.ts';
 import { loggerFor, runUntilSignalled, StartAborted, startApp } from '../miner/app.ts';
 import { SHUTDOWN_BUDGET_TEXT } from '../miner/shutdown.ts';
 import { StopRequests } from '../miner/signals.ts';
@@ -36,10 +37,22 @@ export async function run(argv: string[]): Promise<number> {
   const log = loggerFor(cfg);
   // Before any device is opened: a signal at any moment gets the same orderly stop.
   const stops = new StopRequests({ log }).install();
+  // --node-rpc: the gateway in this process, first in the pool list (host/gateway/in-process.ts).
+  let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
   try {
-    const app = await startApp({ cfg, log, stops, ...stateOptions(loaded, log) });
+    gateway = await startInProcessGateway(cfg, log);
+    if (gateway) cfg.pools = poolsWithGateway(cfg, gateway.url);
+    const onStop = gateway?.stop;
+    const app = await startApp({
+      cfg,
+      log,
+      stops,
+      ...stateOptions(loaded, log),
+      ...(onStop ? { onStop } : {}),
+    });
     return await runUntilSignalled(app, cfg, stops);
   } catch (err) {
+    await gateway?.stop().catch(() => {});
     if (err instanceof StartAborted) {
       log.info('asicd.stopped', { why: err.message });
       return 0;

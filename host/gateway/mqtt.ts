@@ -4,6 +4,7 @@
  * job, one `asicd/gateway/<id>/block` message per found block with the node's answer, and retained
  * `availability` online/offline (last will). Read-only: the gateway takes no commands over MQTT.
  */
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type { Gateway } from './gateway.ts';
@@ -12,6 +13,10 @@ export interface GatewayMqttOptions {
   url: string;
   id?: string;
   intervalMs?: number;
+  username?: string;
+  password?: string;
+  /** CA certificate file for mqtts:// */
+  caFile?: string;
   logger?: Logger;
 }
 
@@ -42,6 +47,9 @@ export class GatewayMqtt {
     this.client = mqtt.connect(o.url, {
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.caFile !== undefined ? { ca: readFileSync(o.caFile) } : {}),
       will: { topic: `${this.base}/availability`, payload: Buffer.from('offline'), retain: true, qos: 1 },
     });
     this.client.on('connect', () => {

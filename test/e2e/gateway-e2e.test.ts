@@ -93,7 +93,7 @@ test('asicd gateway + 2 × asicd run + a bare Stratum client against the stand-i
         '0',
       ],
     ],
-    { ASICD_GW_RPC_PASSWORD: 'rpcpass' },
+    { ASICD_GATEWAY_RPC_PASSWORD: 'rpcpass' },
   );
   procs.push(gw);
   const out = () => gw.output().slice(-3000);

@@ -212,7 +212,7 @@ test('refused configurations and the other commands never print a secret', { tim
   const env = {
     ASICD_PASS: S('EnvPass2'),
     ASICD_MQTT_PASS: S('EnvMqtt2'),
-    ASICD_GW_RPC_PASSWORD: S('GwPass'),
+    ASICD_GATEWAY_RPC_PASSWORD: S('GwPass'),
   };
   const cases: Array<[string[], number]> = [
     [
