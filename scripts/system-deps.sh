@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests use: socat (pseudo-terminal pairs for serial links),
 # mosquitto (a real MQTT 5 broker) and chromium (the dashboard's browser tests, driven headless by
-# puppeteer-core). Idempotent; uses sudo only when not root.
+# puppeteer-core), and for `npm run bench` a C compiler with OpenSSL's headers. Idempotent; uses sudo only when not root.
 set -euo pipefail
 need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+# A C compiler and OpenSSL's headers: `npm run bench` builds its native SHA-256 reference with them.
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+[ -f /usr/include/openssl/sha.h ] || need+=(libssl-dev)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system-deps: socat, mosquitto and chromium present"
+  echo "system-deps: socat, mosquitto, chromium, cc and OpenSSL headers present"
   exit 0
 fi
 SUDO=""

@@ -4,6 +4,7 @@
  * General-purpose hashing (coinbase, merkle) uses @noble/hashes.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { type HeaderKernel, headerKernel } from './kernel/index.ts';
 
 const K = Uint32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -129,27 +130,24 @@ export function sha256d(data: Uint8Array): Uint8Array {
   return sha256(sha256(data));
 }
 
+/** The process's header kernel, chosen on the first hash (kernel/index.ts). */
+let kernel: HeaderKernel | undefined;
+
 /**
  * Hashes 80-byte headers that share their first 64 bytes, one nonce at a time, with no allocation
- * per nonce. `hash(nonce)` leaves the double-SHA256 digest in `digest` as 8 big-endian state words
+ * per nonce, through the process's header kernel (WebAssembly where available, else JavaScript).
+ * `hash(nonce)` leaves the double-SHA256 digest in `digest` as 8 big-endian state words
  * (digest bytes 0..31 = the words serialized big-endian; the block hash as a number is those 32
  * bytes read little-endian).
  */
 export class HeaderHasher {
   readonly digest = new Uint32Array(8);
   private readonly mid = new Uint32Array(8);
-  private readonly w1 = new Uint32Array(64);
-  private readonly w2 = new Uint32Array(64);
   private t0 = 0;
   private t1 = 0;
   private t2 = 0;
 
   constructor(header?: Uint8Array) {
-    // Constant padding words: the schedule expansion only writes w[16..63], so these stay put.
-    this.w1[4] = 0x80000000;
-    this.w1[15] = 640;
-    this.w2[8] = 0x80000000;
-    this.w2[15] = 256;
     if (header) this.setHeader(header);
   }
 
@@ -182,14 +180,8 @@ export class HeaderHasher {
    * header's ntime word (a big-endian read of bytes 68..71) for rolled ntime.
    */
   hash(nonce: number, ntimeBE: number = this.t1): Uint32Array {
-    const w = this.w1;
-    w[0] = this.t0;
-    w[1] = ntimeBE;
-    w[2] = this.t2;
-    w[3] = ((nonce & 0xff) << 24) | ((nonce & 0xff00) << 8) | ((nonce >>> 8) & 0xff00) | (nonce >>> 24);
-    // The second hash's message is the first hash's output: compress straight into w2[0..7].
-    compress(this.mid, w, this.w2);
-    compress(SHA256_IV, this.w2, this.digest);
+    kernel ??= headerKernel();
+    kernel.hash1(this.mid, this.t0, ntimeBE, this.t2, nonce, this.digest);
     return this.digest;
   }
 }
