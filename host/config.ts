@@ -96,6 +96,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'device', flag: 'device', kind: 'string', help: 'generic board: serial device, e.g. /dev/ttyUSB0' },
   {
+    key: 'bridge',
+    flag: 'bridge',
+    kind: 'string',
+    help: 'USB-bridge boards: use the ports LINK.control and LINK.data (a board served by `asicd sim --board ID --link LINK`) instead of finding the board on USB',
+  },
+  {
     key: 'baud',
     flag: 'baud',
     kind: 'number',

@@ -59,6 +59,18 @@ export class EmulatedPowerBoard {
   private readonly unsub: () => void;
   /** Fault knobs. */
   pgoodStuckLow = false;
+  /**
+   * Fault knob: the load shorts once the chips draw more than this current (A). A TPS546 sees the
+   * short and latches IOUT_OC (its programmed response); a plain buck trips its own protection and stays
+   * off (PGOOD low) until its enable is released. One-shot: the knob disarms when it fires.
+   */
+  overCurrentAtA: number | undefined;
+  /** Faults injected and fired, in order (for `asicd sim` status lines and tests). */
+  readonly trips: string[] = [];
+  /** A plain buck tripped by over-current: off until its enable is released. */
+  private buckTripped = false;
+  /** Fault knob: the core regulator is missing or dead (no I2C answer; a plain buck never comes up). */
+  private regulatorGone = false;
   /** Input supply, V. */
   vin: number;
   /** Set when the core went above maxVolts (e.g. a DAC-trimmed buck enabled before its DAC was written). */
@@ -120,8 +132,31 @@ export class EmulatedPowerBoard {
       case 'ds4432u':
         return this.enabled ? this.ds4432u!.volts : 0;
       default:
-        return this.enabled ? r.volts : 0;
+        return this.enabled && !this.buckTripped && !this.regulatorGone ? r.volts : 0;
     }
+  }
+
+  /** Fault knob: PGOOD drops (a TPS546 reports POWER_GOOD#, a PGOOD line goes low). */
+  dropPgood(): void {
+    this.trips.push('PGOOD dropped');
+    if (this.tps546) this.tps546.pgoodForcedLow = true;
+    this.pgoodStuckLow = true;
+    this.update();
+  }
+
+  /** Fault knob: the regulator does not answer on I2C (not fitted, dead) / a plain buck never starts. */
+  setRegulatorMissing(missing: boolean): void {
+    this.regulatorGone = missing;
+    if (this.tps546) this.tps546.unplugged = missing;
+    if (this.ds4432u) this.ds4432u.unplugged = missing;
+    this.update();
+  }
+
+  /** Why the core is off by a fault, if it is (for `asicd sim` status lines and tests). */
+  get faultLatched(): string | undefined {
+    if (this.tps546?.latchedFault) return `TPS546 ${this.tps546.latchedFault}`;
+    if (this.buckTripped) return 'buck over-current trip';
+    return undefined;
   }
 
   /** Current the chips draw at core voltage v (A): the thermal model's power at that voltage. */
@@ -150,6 +185,17 @@ export class EmulatedPowerBoard {
 
   /** Recomputes the board from its inputs (lines, DAC, regulator). */
   update(): void {
+    if (!this.enabled) this.buckTripped = false;
+    if (this.overCurrentAtA !== undefined) {
+      const v0 = this.coreVolts();
+      if (v0 > 0 && this.loadAmps(v0) > this.overCurrentAtA) {
+        this.trips.push(`over-current: load ${this.loadAmps(v0).toFixed(1)} A > ${this.overCurrentAtA} A`);
+        this.overCurrentAtA = undefined;
+        if (this.tps546)
+          this.tps546.shortOutput(); // IOUT over its OC limit → its programmed response
+        else this.buckTripped = true;
+      }
+    }
     const v = this.coreVolts();
     if (this.o.maxVolts !== undefined && v > this.o.maxVolts && !this.damaged)
       this.damaged = `core at ${v.toFixed(3)} V, above the chips' ${this.o.maxVolts} V maximum`;

@@ -181,6 +181,7 @@ export class EmulatedTps546 {
   }
   /** PGOOD pin: output on and within the UV/OV fault limits. */
   get powerGood(): boolean {
+    if (this.pgoodForcedLow) return false;
     const v = this.vout;
     return v > 0 && v > this.ulinear(C.VOUT_UV_FAULT_LIMIT) && v <= this.ulinear(C.VOUT_OV_FAULT_LIMIT);
   }
@@ -189,10 +190,19 @@ export class EmulatedTps546 {
     return this.latched;
   }
 
+  /** Fault knob: POWER_GOOD# reported (and the PGOOD pin low) whatever the output does. */
+  pgoodForcedLow = false;
+
   /** Fault knobs: extra load current (A) — e.g. a shorted chip; a forced temperature. */
   setExtraLoad(amps: number): void {
     this.extraLoadA = amps;
     this.evaluate();
+  }
+  /** Fault knob: a short on the output — IOUT over the OC fault limit now, handled by its response. */
+  shortOutput(): void {
+    if (!this.isOn()) return;
+    this.statusIout |= 0x80;
+    this.respond(this.regs.get(C.IOUT_OC_FAULT_RESPONSE) ?? 0xc0, 'over-current', this.clock.now());
   }
   forceTemperature(c: number | undefined): void {
     this.forcedTempC = c;

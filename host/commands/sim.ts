@@ -8,9 +8,19 @@ import { CHIP_MODELS, type EmulatedChain, modelInfo, serveOnPty } from '../../fi
 import { serveFirmataMcuOnPty } from '../../firmware/io-mcu/index.ts';
 import { ThermalModel } from '../../firmware/sensors/index.ts';
 import { systemClock } from '../../lib/clock.ts';
+import { runBoardSim } from './sim-board.ts';
 
 export const summary = 'serve an emulated BM13xx chain on a pseudo-terminal';
 export const usage = `asicd sim --chip BM1370 --chips 4 --link /tmp/chain0 [options]
+asicd sim --board ID --link PATH [board options]
+
+With --board, serves a whole USB-bridge board (bitaxe-raw or QAxe: its control and data ports at
+PATH.control and PATH.data, chips, regulator, monitor, sensors, fan) so \`asicd run --board ID
+--bridge PATH\` drives it like hardware. Board options: --easy-bits N, --max-hashrate H (default 500000),
+--over-current A (the load shorts once the chips draw more than A amps), --pgood-drop,
+--regulator-missing, --bridge-silent. While it runs, stdin takes the same faults as lines
+(over-current A, pgood-drop, regulator-missing, regulator-back, bridge-silent, bridge-back, unplug,
+replug) and \`status\`, which prints one JSON line of the board's state.
 
 Serves N emulated chips on a pty (via socat) at --link; open that path like /dev/ttyUSB0.
 The chips really hash (double SHA-256) their slice of the nonce space.
@@ -41,6 +51,7 @@ function fail(msg: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--board') || argv.some((a) => a.startsWith('--board='))) return runBoardSim(argv, usage);
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({

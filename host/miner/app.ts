@@ -186,6 +186,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     frequencyMhz,
     noThermal: !thermal,
     ...(cfg.easyBits !== undefined ? { easyBits: Number(cfg.easyBits) } : {}),
+    ...(cfg.bridge !== undefined ? { bridgeLink: String(cfg.bridge) } : {}),
     ...(cfg.voltage !== undefined ? { voltageMv: checkVoltage(board, Number(cfg.voltage)) } : {}),
     ...(board.simulated && cfg.maxHashrate !== undefined
       ? { maxHashesPerSecond: Number(cfg.maxHashrate) }

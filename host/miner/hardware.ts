@@ -21,6 +21,7 @@ import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/i
 import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
+import { type BoardIo, openBoardIo } from '../power/board-io.ts';
 import type { PowerController, PowerSnapshot } from '../power/controller.ts';
 import { createSimPower, type SimPower } from '../power/sim.ts';
 import { createSimThermal } from '../thermal/sim.ts';
@@ -41,6 +42,8 @@ export interface HardwareOptions {
   chain?: Partial<ChainOptions>;
   /** Core voltage to set (mV), range-checked by the power controller. */
   voltageMv?: number;
+  /** USB-bridge boards: ports `<link>.control` / `<link>.data` (`asicd sim --board`) instead of USB discovery. */
+  bridgeLink?: string;
   /** sim boards: thermal model parameters (tests make boards heat fast). */
   thermalModel?: Partial<Omit<ThermalModelOptions, 'clock'>>;
 }
@@ -97,6 +100,8 @@ export class DriverChain implements ChainRuntime {
   }
 
   async init(frequencyMhz: number): Promise<void> {
+    // An idle still switching the core off must finish before a bring-up (else it undoes it).
+    await this.idling?.catch(() => {});
     if (!this.transport.isOpen) await this.transport.open();
     if (this.driver.state !== 'ready') {
       await this.power?.bringUp();
@@ -167,9 +172,14 @@ export class DriverChain implements ChainRuntime {
       void this.driver.idle({ holdReset: true });
       listener();
     });
+    const lost = this.power?.onLinkLost(() => {
+      void this.driver.idle({ holdReset: true }).catch(() => {});
+      listener();
+    });
     return () => {
       this.driver.off('state', fn);
       off?.();
+      lost?.();
     };
   }
 
@@ -277,7 +287,24 @@ export async function openBoardHardware(
   o: HardwareOptions,
 ): Promise<BoardHardware & { sim?: SimParts; power?: BoardPower }> {
   const model = MODELS[board.chip];
-  const { transport, emu } = await openTransport(board, o);
+  // Real boards with power capabilities or a USB bridge: their GPIO / I2C / bridge, power controller.
+  let io: BoardIo | undefined;
+  if (!board.simulated && (board.power || board.transport.kind === 'usb-bridge'))
+    io = await openBoardIo(board, {
+      clock: o.clock,
+      logger: o.logger,
+      ...(o.bridgeLink ? { bridgeLink: o.bridgeLink } : {}),
+      ...(o.voltageMv !== undefined ? { voltageMv: o.voltageMv } : {}),
+    });
+  let opened: { transport: ByteTransport; emu?: EmulatedChain };
+  try {
+    opened = io?.chainTransport ? { transport: io.chainTransport } : await openTransport(board, o);
+  } catch (err) {
+    await io?.close();
+    throw err;
+  }
+  const { transport, emu } = opened;
+  const realReset = io?.power && board.power?.reset ? board.power.reset : undefined;
   // Easy mode: always on emulated boards; on a UART only when asked (a chain served by `asicd sim`).
   const easyBits = emu ? (o.easyBits ?? board.easyBits ?? 16) : o.easyBits;
   const easy = easyBits !== undefined;
@@ -310,9 +337,16 @@ export async function openBoardHardware(
           },
         }
       : {}),
+    // Real boards: reset through the power controller (Pi GPIO or the bridge's), the profile's widths.
+    ...(realReset
+      ? {
+          reset: (hold: boolean) => io!.power!.setReset(hold),
+          timing: { ...ESP_TIMING, resetPulseMs: realReset.assertMs, postResetMs: realReset.releaseMs },
+        }
+      : {}),
     ...o.chain,
   });
-  let power: PowerController | undefined;
+  let power: PowerController | undefined = io?.power;
 
   let sensors: TemperatureSensor[] = [];
   let fan: FanDriver | undefined;
@@ -347,6 +381,11 @@ export async function openBoardHardware(
         simParts.power = sp;
         closers.push(async () => sp.board.close());
       }
+    } else if (io?.sensors) {
+      sensors = io.sensors;
+      fan = io.fan;
+    } else if (board.i2c && board.i2c.bus === 'bridge' && io?.i2c) {
+      ({ sensors, fan } = await openI2cSensors(io.i2c, board.i2c.parts));
     } else if (board.i2c && board.i2c.bus !== 'bridge') {
       const bus = await openI2c(board.i2c.bus);
       ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
@@ -368,6 +407,10 @@ export async function openBoardHardware(
     });
     power = sp.controller;
     closers.push(async () => sp.board.close());
+  }
+  if (io) {
+    fan ??= io.fan;
+    closers.push(() => io.close());
   }
   if (power) {
     chain.attachPower(power);

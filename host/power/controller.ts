@@ -102,6 +102,7 @@ export class PowerController {
   private part: string | null = null;
   private bringing: Promise<void> | undefined;
   private readonly faultListeners = new Set<(f: PowerFault) => void>();
+  private readonly linkListeners = new Set<(reason: string) => void>();
   /** Steps done by the last bring-up, in order (tests check the sequence). */
   readonly trace: string[] = [];
 
@@ -124,8 +125,9 @@ export class PowerController {
   get canSwitchOff(): boolean {
     return Boolean(this.o.regulator?.off || this.spec.enable);
   }
+  /** Chips can be held in reset: a reset line, or a bridge firmware whose Shutdown asserts it (QAxe). */
   get hasReset(): boolean {
-    return this.spec.reset !== undefined;
+    return this.spec.reset !== undefined || this.spec.regulator.kind === 'bridge';
   }
 
   /** Voltage window in mV: chip model ∩ profile ∩ regulator (TPS546 VOUT_MIN/VOUT_MAX). */
@@ -158,6 +160,24 @@ export class PowerController {
   onFault(fn: (f: PowerFault) => void): () => void {
     this.faultListeners.add(fn);
     return () => this.faultListeners.delete(fn);
+  }
+
+  /**
+   * The USB bridge carrying the power parts stopped answering or vanished (not a regulator fault: the
+   * regulator cannot be reached at all). Power is marked off, not latched; the chain goes down and its
+   * re-init runs the whole bring-up again once the bridge is back.
+   */
+  onLinkLost(fn: (reason: string) => void): () => void {
+    this.linkListeners.add(fn);
+    return () => this.linkListeners.delete(fn);
+  }
+
+  private isLinkError(e: unknown): boolean {
+    const code = (e as { code?: string } | undefined)?.code;
+    return (
+      this.spec.gpio.kind === 'bridge' &&
+      (code === 'timeout' || code === 'unplugged' || code === 'closed' || code === 'not-found')
+    );
   }
 
   private async line(l: PowerSpec['enable'], asserted: boolean): Promise<void> {
@@ -346,20 +366,46 @@ export class PowerController {
     try {
       let reason: string | undefined;
       const reg = this.o.regulator;
-      if (reg?.status) {
-        const s = await reg.status().catch((e: Error) => ({ error: e.message }));
-        if ('error' in s) reason = `regulator not answering: ${s.error}`;
-        else if (s.faults.length)
-          reason = `regulator fault ${s.faults.join(' + ')} (STATUS_WORD 0x${s.word.toString(16)})`;
-        else if (!s.outputOn) reason = 'regulator output switched off';
-      }
-      if (!reason && this.spec.pgood && this.o.gpio) {
-        const ok = (await this.o.gpio.get(this.spec.pgood.line)) !== this.spec.pgood.activeLow;
-        if (!ok) reason = `PGOOD lost (${this.spec.pgood.label})`;
+      try {
+        if (reg?.status) {
+          const s = await reg.status().catch((e: Error) => {
+            if (this.isLinkError(e)) throw e;
+            return { error: e.message };
+          });
+          if ('error' in s) reason = `regulator not answering: ${s.error}`;
+          else if (s.faults.length)
+            reason = `regulator fault ${s.faults.join(' + ')} (STATUS_WORD 0x${s.word.toString(16)})`;
+          else if (!s.outputOn) reason = 'regulator output switched off';
+          else if (!s.powerGood) reason = `power good lost (STATUS 0x${s.word.toString(16)})`;
+        }
+        if (!reason && this.spec.pgood && this.o.gpio) {
+          const ok = (await this.o.gpio.get(this.spec.pgood.line)) !== this.spec.pgood.activeLow;
+          if (!ok) reason = `PGOOD lost (${this.spec.pgood.label})`;
+        }
+      } catch (e) {
+        if (!this.isLinkError(e)) throw e;
+        if (this.st === 'on') this.lostLink((e as Error).message);
+        return;
       }
       if (reason && this.st === 'on') await this.trip(reason);
     } finally {
       this.polling = false;
+    }
+  }
+
+  private lostLink(reason: string): void {
+    this.st = 'off';
+    this.stopPolling();
+    this.log.warn('power.link_lost', {
+      reason,
+      action: 'chips stopped; full bring-up again when the bridge answers',
+    });
+    for (const l of [...this.linkListeners]) {
+      try {
+        l(reason);
+      } catch (e) {
+        this.log.warn('power.listener_failed', { error: String(e) });
+      }
     }
   }
 

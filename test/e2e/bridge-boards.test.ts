@@ -1,0 +1,195 @@
+/**
+ * Real-board profiles end to end over real ptys, two processes like on the bench: `asicd sim --board ID`
+ * serves the whole emulated board (bridge MCU on PATH.control, the chips' UART on PATH.data, regulator,
+ * monitor, sensors, fan), and `asicd run --board ID --bridge PATH` drives it through the bitaxe-raw or
+ * QAxe control protocol and the host power controller, mining on the embedded Stratum server.
+ * Faults are injected through the sim's stdin; the board's state is read back with its `status` line.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { StratumServer } from '../../host/pool/server.ts';
+import { waitFor } from '../helpers/net.ts';
+import { type AsicdProcess, asicd } from '../helpers/proc.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/asicd.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'asicd-boards-'));
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface SimBoard {
+  proc: ChildProcess;
+  output(): string;
+  send(line: string): void;
+  /** Asks for a status line and resolves with the board state it reports. */
+  status(): Promise<Record<string, unknown>>;
+  /** Asks for status lines until `pred` holds (or 30 s pass). */
+  statusUntil(pred: (s: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
+  stop(): Promise<number | string>;
+}
+
+async function simBoard(board: string, link: string, extra: string[] = []): Promise<SimBoard> {
+  const args = ['sim', '--board', board, '--link', link, '--max-hashrate', '300000', ...extra];
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d) => {
+    out += String(d);
+  });
+  proc.stderr?.on('data', (d) => {
+    out += String(d);
+  });
+  const exited = new Promise<number | string>((r) => proc.once('exit', (c, s) => r(c ?? s ?? -1)));
+  let asked = 0;
+  const sim: SimBoard = {
+    proc,
+    output: () => out,
+    send: (l) => proc.stdin?.write(`${l}\n`),
+    status: async () => {
+      const n = ++asked;
+      sim.send('status');
+      let line: string | undefined;
+      await waitFor(
+        () => {
+          const all = out.split('\n').filter((l) => l.startsWith('asicd sim: status '));
+          line = all[n - 1];
+          return line !== undefined;
+        },
+        `status line ${n} from asicd sim (${out.slice(-500)})`,
+        20_000,
+      );
+      return JSON.parse(line!.slice('asicd sim: status '.length)) as Record<string, unknown>;
+    },
+    statusUntil: async (pred, what) => {
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const s = await sim.status();
+        if (pred(s)) return s;
+        if (Date.now() > end)
+          throw new Error(`timed out waiting for ${what}: last status ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 8000);
+        const r = await exited;
+        clearTimeout(t);
+        return r;
+      }
+      return exited;
+    },
+  };
+  cleanups.push(() => sim.stop());
+  await waitFor(
+    () => out.includes(' ready: control ') || proc.exitCode !== null,
+    `asicd sim --board ${board} to serve its ports`,
+    30_000,
+  );
+  assert.ok(existsSync(`${link}.control`) && existsSync(`${link}.data`), out);
+  return sim;
+}
+
+async function pool(): Promise<StratumServer> {
+  const p = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
+  await p.listen(0);
+  cleanups.push(() => p.close());
+  return p;
+}
+
+function run(board: string, link: string, url: string, extra: string[] = []): AsicdProcess {
+  const p = asicd([
+    'run',
+    '--board',
+    board,
+    '--bridge',
+    link,
+    '--easy-bits',
+    '16',
+    '--pool',
+    url,
+    '--user',
+    'e2e.boards',
+    '--api-listen',
+    'off',
+    '--log-format',
+    'json',
+    ...extra,
+  ]);
+  cleanups.push(() => p.stop());
+  return p;
+}
+
+type LogLine = { event: string; [k: string]: unknown };
+const events = (p: AsicdProcess): LogLine[] =>
+  p
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+const hasEvent = (p: AsicdProcess, name: string, pred: (l: LogLine) => boolean = () => true) =>
+  events(p).some((l) => l.event === name && pred(l));
+
+/** SIGTERM: exit 0 and the time it took (reported, not asserted: timing belongs in the bench). */
+async function sigterm(p: AsicdProcess): Promise<number> {
+  const t0 = Date.now();
+  const code = await p.stop(15_000);
+  assert.equal(code, 0, `exit code after SIGTERM (output:\n${p.output().slice(-2000)})`);
+  return Date.now() - t0;
+}
+
+describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () => {
+  it('bring-up to accepted shares; over-current at load → latched stop, core off, reset held, fans 100 %, event; SIGTERM → exit 0, board safe', {
+    timeout: 180_000,
+  }, async () => {
+    const link = join(dir, 'gamma');
+    const sim = await simBoard('bitaxe-gamma-usb', link);
+    const server = await pool();
+    const miner = run('bitaxe-gamma-usb', link, server.url);
+    await waitFor(
+      () => server.stats.accepted >= 2,
+      `2 accepted shares (daemon output:\n${miner.output().slice(-2500)})`,
+      120_000,
+      100,
+    );
+    assert.equal(server.stats.rejected, 0);
+    assert.ok(hasEvent(miner, 'power.on'), 'the power controller brought the core up');
+    const on = await sim.status();
+    assert.equal(on.resetHeld, false);
+    assert.ok((on.coreV as number) > 1.1 && (on.coreV as number) < 1.2, `core at 1.15 V: ${on.coreV}`);
+    assert.equal(on.answering, true);
+    // The chips draw ~13 A at 525 MHz / 1.15 V: a short above 5 A fires at once under load.
+    sim.send('over-current 5');
+    await waitFor(
+      () => hasEvent(miner, 'power.fault', (l) => /IOUT_OC/.test(String(l.reason))),
+      `the power fault in the daemon log (${miner.output().slice(-1500)})`,
+      30_000,
+    );
+    const s = await sim.statusUntil(
+      (x) => x.fanPercent === 100 && x.resetHeld === true,
+      'fans 100 % and reset held',
+    );
+    assert.equal(s.coreV, 0, 'core off');
+    assert.equal(s.answering, false, 'nothing hashing');
+    assert.match(JSON.stringify(s.trips), /over-current/);
+    assert.ok(
+      hasEvent(miner, 'fault', () => true) || /power fault: regulator fault IOUT_OC/.test(miner.output()),
+      'the fault is published as an event',
+    );
+    const ms = await sigterm(miner);
+    const after = await sim.status();
+    assert.equal(after.resetHeld, true, 'chips held in reset after exit');
+    assert.equal(after.coreV, 0, 'core off after exit');
+    console.log(`# gamma-usb: SIGTERM → exit 0 in ${ms} ms`);
+    assert.equal(await sim.stop(), 0);
+  });
+});
