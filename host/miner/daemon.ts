@@ -5,8 +5,14 @@
  * Hashing is allowed only when all of these hold, and the chips are idled the moment one fails:
  *   thermal says so (started, not overheated, temperature known) · not paused · a pool is active ·
  *   the chain is initialised.
- * Startup order is safety order: thermal first (fan spinning, first valid reading), then the chain,
- * then the pool. Shutdown: chips idle first, then pending submits (≤ 2 s), then the rest.
+ * Startup: thermal first (fan spinning, first valid reading); then the chains initialise and ramp while
+ * the pool session comes up (subscribe, authorize, first job), so the first share is not delayed by the
+ * ramp — the gate feeds nothing until a chain is ready. Shutdown: chips idle first, then pending submits
+ * (≤ 2 s), then the rest.
+ *
+ * The decisions are pure parts tested under the ManualClock: the gate (gate.ts), chain supervision
+ * (supervisor.ts: which chain is ready, retries, which chains get jobs) and the state projection
+ * (project.ts). This class wires them to the hardware, the pool manager and the thermal monitor.
  */
 
 import type { BoardProfile } from '../../boards/types.ts';
@@ -42,6 +48,7 @@ import {
   type ShareCandidate,
 } from './scheduler.ts';
 import { SHUTDOWN_BUDGET_MS, SHUTDOWN_CLOSE_MS } from './shutdown.ts';
+import { ChainSupervisor, type SupervisorAction } from './supervisor.ts';
 
 /** What the daemon needs from a chain (a driver over a transport, real or emulated). */
 export interface ChainRuntime extends ChainPort {
@@ -126,10 +133,13 @@ export class Miner implements MinerSource {
   private paused = false;
   private thermalAllowed = false;
   private poolActive = false;
-  private chainsReady = false;
   private hashing = false;
-  /** Jobs go to the chains: set once the chains the gate waits for took the resume (never before). */
-  private feeding = false;
+  /** Chain supervision (pure): which chain is ready, retries, which chains get jobs. */
+  readonly supervisor: ChainSupervisor;
+  private supTimer: TimerHandle | undefined;
+  private supTimerAt: number | undefined;
+  /** chain.init() calls in flight (start() and restart wait for them). */
+  private readonly inits = new Set<Promise<void>>();
   private lastJob: ManagerJob | undefined;
   private overheat: { active: boolean; since?: number; reason?: string } = { active: false };
   /** Set while hashing is stopped because a sensor cannot be read (unknown temperature = hot). */
@@ -141,7 +151,6 @@ export class Miner implements MinerSource {
   private halted = false;
   private readonly unsubs: Unsubscribe[] = [];
   private hwErrorsLogged = 0;
-  private retryTimer: TimerHandle | undefined;
   /** Pool index per connection token, from the jobs seen (events name the pool that issued the job). */
   private readonly poolOfToken = new Map<string, number>();
   /** One share ledger per pool, plus one for shares whose pool is unknown (token forgotten). */
@@ -149,8 +158,6 @@ export class Miner implements MinerSource {
   readonly unattributed = new ShareLedger();
   /** One ledger per chain (cgminer `devs`). */
   readonly chainLedgers: ShareLedger[];
-  /** Bumped on every gate change, so a slow resume can tell it was overtaken. */
-  private gate = 0;
 
   constructor(o: MinerOptions) {
     this.o = o;
@@ -196,6 +203,10 @@ export class Miner implements MinerSource {
             clock: this.clock,
             logger: this.log.child('thermal'),
           });
+    this.supervisor = new ChainSupervisor({
+      chains: o.hardware.chains.length,
+      ...(o.chainRetryMs !== undefined ? { retryMs: o.chainRetryMs } : {}),
+    });
     this.ledgers = o.pools.map(() => new ShareLedger());
     this.chainLedgers = o.hardware.chains.map(() => new ShareLedger());
     this.schedulers = o.hardware.chains.map(
@@ -230,11 +241,8 @@ export class Miner implements MinerSource {
     for (const [i, chain] of hardware.chains.entries()) {
       this.unsubs.push(chain.onNonce((n) => this.onNonce(i, n)));
       this.unsubs.push(chain.onFault((m) => this.fault(`chain${i}`, 'error', m)));
-      this.unsubs.push(chain.onDown(() => this.onChainDown(i)));
+      this.unsubs.push(chain.onDown(() => this.runSupervisor(this.supervisor.down(i, this.clock.now()))));
     }
-    await this.initChains();
-    // A stop requested during init (a signal while the chips were being brought up) wins.
-    if (this.stopped) return;
     this.pools.on('job', (j) => this.onJob(j));
     this.pools.on('idle', () => {
       this.poolActive = false;
@@ -249,7 +257,7 @@ export class Miner implements MinerSource {
     this.pools.on('switched', (s) => {
       this.emit({
         type: 'pool_switched',
-        time: Date.now(),
+        time: this.clock.now(),
         from: s.from,
         to: s.to,
         reason: s.reason,
@@ -263,45 +271,104 @@ export class Miner implements MinerSource {
     this.pools.on('difficulty', ({ difficulty }) => {
       for (const s of this.schedulers) s.setMinShareDifficulty(difficulty);
     });
+    // The pool session comes up while the chains initialise and ramp (seconds on real chips): the first
+    // job is waiting when the first chain is ready. The gate feeds nothing before that.
     this.pools.start();
+    this.runSupervisor(this.supervisor.start(this.clock.now()));
+    // start() resolves once every chain's first init ended (ready, or failed and retrying).
+    await this.initsSettled();
+  }
+
+  /** Waits for the chain inits in flight (never rejects). */
+  private async initsSettled(): Promise<void> {
+    while (this.inits.size > 0) await Promise.allSettled([...this.inits]);
   }
 
   /**
-   * Initialises the chains; on failure (device missing, no chips answering) logs one clear line,
-   * reports a fault and retries every `chainRetryMs` on the clock. The daemon keeps running meanwhile.
+   * Carries out the supervisor's actions, arms its one timer at its next deadline and re-evaluates the
+   * gate. Never throws: a failing chain write becomes a fault, not a crash.
    */
-  private async initChains(): Promise<void> {
+  private runSupervisor(actions: SupervisorAction[]): void {
     const chains = this.o.hardware.chains;
-    try {
-      await Promise.all(chains.map((c) => c.init(this.frequency)));
-    } catch (err) {
-      if (this.stopped) return;
-      const retry = this.o.chainRetryMs ?? 10_000;
-      this.fault('chain', 'error', `${(err as Error).message}; retrying in ${retry / 1000} s`);
-      if (!this.stopped) this.retryTimer = this.clock.setTimeout(() => void this.initChains(), retry);
-      return;
+    for (const a of actions) {
+      const chain = 'chain' in a && typeof a.chain === 'number' ? chains[a.chain] : undefined;
+      switch (a.kind) {
+        case 'init':
+          if (chain) this.initChain(a.chain, chain, a.token);
+          break;
+        case 'idle':
+          this.schedulers[a.chain]?.idle();
+          if (chain)
+            void safe(() => chain.idle()).catch((e) =>
+              this.fault(`chain${a.chain}`, 'error', `${chain.name}: idle failed: ${errorMessage(e)}`),
+            );
+          break;
+        case 'unfeed':
+          this.schedulers[a.chain]?.idle();
+          break;
+        case 'feed':
+          if (this.lastJob) this.feedChain(a.chain, this.lastJob, true);
+          break;
+        case 'running':
+          this.log.info('mining.running', { frequencyMhz: this.frequency, chains: a.chains });
+          break;
+        case 'all-ready':
+          this.log.info('chains.ready', {
+            chains: chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
+            frequencyMhz: this.frequency,
+          });
+          break;
+        case 'fault':
+          this.fault(`chain${a.chain}`, 'error', `${chain?.name ?? `chain ${a.chain}`}: ${a.message}`);
+          break;
+        case 'log':
+          this.log[a.level](a.event, a.fields);
+          break;
+      }
     }
-    if (this.stopped) {
-      // stop() ran while the chains were initialising: they took an idle() that init may have undone.
-      await this.idleChips();
-      return;
-    }
-    this.chainsReady = true;
-    this.log.info('chains.ready', {
-      chains: chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
-      frequencyMhz: this.frequency,
-    });
+    this.armSupervisorTimer();
     this.update();
   }
 
-  /** A chain lost its link or its chips: stop feeding work and bring it back with init() retries. */
-  private onChainDown(index: number): void {
-    if (this.stopped || !this.chainsReady) return;
-    this.chainsReady = false;
-    this.log.warn('chain.down', { chain: index, retryMs: this.o.chainRetryMs ?? 10_000 });
-    this.update();
-    this.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = this.clock.setTimeout(() => void this.initChains(), this.o.chainRetryMs ?? 10_000);
+  private armSupervisorTimer(): void {
+    const at = this.supervisor.nextDeadline();
+    if (at === this.supTimerAt && (at === undefined || this.supTimer)) return;
+    this.clock.clearTimeout(this.supTimer);
+    this.supTimer = this.supTimerAt = undefined;
+    if (at === undefined || this.stopped) return;
+    this.supTimerAt = at;
+    this.supTimer = this.clock.setTimeout(
+      () => {
+        this.supTimer = this.supTimerAt = undefined;
+        this.runSupervisor(this.supervisor.tick(this.clock.now()));
+      },
+      Math.max(0, at - this.clock.now()),
+    );
+  }
+
+  /**
+   * One chain's init (enumeration, configuration, ramp to the current frequency), reported to the
+   * supervisor. A rejection (device missing, no chips answering, a UART write failing) is a fault with a
+   * retry, never an unhandled rejection.
+   */
+  private initChain(index: number, chain: ChainRuntime, token: number): void {
+    const p = safe(() => chain.init(this.frequency))
+      .then(
+        () => {
+          // stop() ran meanwhile: the chips took an idle() that this init may have undone.
+          if (this.stopped) return this.idleChips();
+          this.runSupervisor(this.supervisor.initDone(index, token, this.clock.now()));
+        },
+        (err: unknown) => {
+          if (this.stopped) return;
+          this.runSupervisor(this.supervisor.initFailed(index, token, errorMessage(err), this.clock.now()));
+        },
+      )
+      .catch((err: unknown) =>
+        this.fault(`chain${index}`, 'error', `chain supervision failed: ${errorMessage(err)}`),
+      )
+      .finally(() => this.inits.delete(p));
+    this.inits.add(p);
   }
 
   /** True once stop() idled the chips (the board is safe even if the rest of the stop is cut short). */
@@ -341,10 +408,11 @@ export class Miner implements MinerSource {
     this.stopped = true;
     this.paused = true;
     this.update();
+    this.supervisor.stop();
+    this.clock.clearTimeout(this.supTimer);
     for (const s of this.schedulers) s.stop();
     await this.idleChips();
     this.clock.clearInterval(this.statusTimer);
-    this.clock.clearTimeout(this.retryTimer);
     const left = SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS - (this.clock.now() - t0);
     await bounded(this.pools.stop(), Math.max(0, left));
     for (const u of this.unsubs.splice(0)) u();
@@ -372,7 +440,8 @@ export class Miner implements MinerSource {
     this.log.error('emergency.stop', { reason });
     this.halted = true;
     this.hashing = false;
-    this.feeding = false;
+    this.supervisor.stop();
+    this.clock.clearTimeout(this.supTimer);
     this.o.hardware.onHashing?.(false);
     for (const s of this.schedulers) s.stop();
     const bounded = (p: Promise<unknown>) =>
@@ -384,7 +453,7 @@ export class Miner implements MinerSource {
   // ------------------------------------------------------------------------------------------------
   // the hashing gate
 
-  private gateDecision() {
+  private gateDecision(chainsReady = this.supervisor.usable()) {
     return hashingGate({
       stopped: this.stopped,
       halted: this.halted,
@@ -393,51 +462,31 @@ export class Miner implements MinerSource {
         this.overheat.active || this.thermalFault ? (this.overheat.reason ?? this.thermalFault) : undefined,
       paused: this.paused,
       poolActive: this.poolActive,
-      chainsReady: this.chainsReady,
+      chainsReady,
     });
   }
 
-  /** Re-evaluates the gate: idles the chips the moment a condition fails, resumes when all hold. */
+  /**
+   * Re-evaluates the gate. Closing parks the ready chains at once (the supervisor: idle actions); opening
+   * feeds the ready chains the latest job as clean and re-initialises the parked ones, each fed once its
+   * init is done. A chain still initialising is never fed.
+   */
   private update(): void {
+    // Held: closed for a reason other than the chains (a chain finishing its init then is parked).
+    this.supervisor.setHeld(!this.gateDecision(true).open);
     const decision = this.gateDecision();
     const want = decision.open;
     if (want === this.hashing) return;
     this.hashing = want;
-    this.feeding = false;
-    const gate = ++this.gate;
     this.o.hardware.onHashing?.(want);
+    const now = this.clock.now();
     if (!want) {
-      for (const s of this.schedulers) s.idle();
-      for (const c of this.o.hardware.chains) {
-        void c.idle().catch((e) => this.fault('chain', 'error', String(e)));
-      }
       this.log.info('mining.idle', { reason: decision.reason });
+      this.runSupervisor(this.supervisor.gateClosed(now));
     } else {
-      void this.resumeChains(gate);
+      this.runSupervisor(this.supervisor.gateOpened(now));
     }
     this.changed();
-  }
-
-  /**
-   * Brings idled chains back (re-initialised, as after ESP-Miner's stop path; a chain that is still ready
-   * is left alone) and only then feeds the latest job, once, as clean. Until then nothing is fed.
-   */
-  private async resumeChains(gate: number): Promise<void> {
-    try {
-      await Promise.all(this.o.hardware.chains.map((c) => c.init(this.frequency)));
-    } catch (err) {
-      if (gate !== this.gate) return;
-      this.fault('chain', 'error', `could not resume: ${(err as Error).message}`);
-      this.chainsReady = false;
-      this.hashing = false;
-      this.o.hardware.onHashing?.(false);
-      void this.initChains();
-      return;
-    }
-    if (gate !== this.gate || !this.hashing) return;
-    this.feeding = true;
-    this.log.info('mining.running', { frequencyMhz: this.frequency });
-    if (this.lastJob) this.feed(this.lastJob, true);
   }
 
   private onJob(j: ManagerJob): void {
@@ -450,22 +499,21 @@ export class Miner implements MinerSource {
     const clean =
       j.cleanJobs || !prev || prev.job.prevhash !== j.job.prevhash || prev.poolToken !== j.poolToken;
     this.lastJob = j;
-    if (this.feeding) this.feed(j, clean);
+    for (let i = 0; i < this.schedulers.length; i++)
+      if (this.supervisor.feeds(i)) this.feedChain(i, j, clean);
   }
 
-  /** The job to every chain's scheduler; the template is built once (shared by the schedulers). */
-  private feed(j: ManagerJob, clean: boolean): void {
-    for (const s of this.schedulers) {
-      s.setJob({
-        notify: j.job,
-        extranonce1: j.extranonce1,
-        extranonce2Size: j.extranonce2Size,
-        difficulty: j.difficulty,
-        versionMask: j.versionMask,
-        poolToken: j.poolToken,
-        clean,
-      });
-    }
+  /** The job to one chain's scheduler (only chains the supervisor says are ready, with the gate open). */
+  private feedChain(i: number, j: ManagerJob, clean: boolean): void {
+    this.schedulers[i]?.setJob({
+      notify: j.job,
+      extranonce1: j.extranonce1,
+      extranonce2Size: j.extranonce2Size,
+      difficulty: j.difficulty,
+      versionMask: j.versionMask,
+      poolToken: j.poolToken,
+      clean,
+    });
   }
 
   private onNonce(chainIndex: number, n: ChipNonce): void {
@@ -498,7 +546,13 @@ export class Miner implements MinerSource {
     chainLedger?.add(block);
     if (block) {
       this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
-      this.emit({ type: 'block_found', time: Date.now(), pool, hash: c.hashHex, difficulty: c.difficulty });
+      this.emit({
+        type: 'block_found',
+        time: this.clock.now(),
+        pool,
+        hash: c.hashHex,
+        difficulty: c.difficulty,
+      });
     }
     const settle = (fate: ShareFate) => {
       const o = { difficulty: share.poolDifficulty, block, at: this.clock.now() };
@@ -517,7 +571,7 @@ export class Miner implements MinerSource {
       })
       .then(
         (outcome) => {
-          const time = Date.now();
+          const time = this.clock.now();
           if (outcome.status === 'accepted') {
             settle({ status: 'accepted' });
             this.log.info('share.accepted', {
@@ -556,7 +610,7 @@ export class Miner implements MinerSource {
   }
 
   private onThermal(d: ThermalDecision): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (d.kind === 'stop-hashing') {
       this.thermalAllowed = false;
       const at = d.tempC === null ? 'unknown temperature' : `${d.tempC.toFixed(1)} °C`;
@@ -647,18 +701,19 @@ export class Miner implements MinerSource {
   }
 
   private changed(): void {
-    this.emit({ type: 'state_changed', time: Date.now() });
+    this.emit({ type: 'state_changed', time: this.clock.now() });
   }
 
   private fault(component: string, severity: 'warning' | 'error' | 'critical', message: string): void {
     this.log.warn('fault', { component, severity, message });
-    this.emit({ type: 'fault', time: Date.now(), component, severity, message });
+    this.emit({ type: 'fault', time: this.clock.now(), component, severity, message });
   }
 
   get miningState(): MiningState {
     if (this.overheat.active) return 'overheat';
     if (this.paused) return 'paused';
-    return this.hashing ? 'running' : 'idle';
+    // Running once a chain really takes jobs (not while the chains the gate waits for re-initialise).
+    return this.hashing && this.supervisor.hashing() ? 'running' : 'idle';
   }
 
   getState(): MinerState {
@@ -716,7 +771,7 @@ export class Miner implements MinerSource {
       };
     });
     return {
-      time: Date.now(),
+      time: this.clock.now(),
       device: {
         id: this.o.deviceId,
         name: this.o.name ?? this.o.board.name,
@@ -745,7 +800,7 @@ export class Miner implements MinerSource {
         rejectedDifficulty: total.rejectedDifficulty,
         hardwareErrors: this.schedulers.reduce((x, s) => x + s.counters.hardwareErrors, 0),
         blocksFound: total.blockCandidates,
-        ...(last.length ? { lastShareTime: Date.now() - (now - Math.max(...last)) } : {}),
+        ...(last.length ? { lastShareTime: this.clock.now() - (now - Math.max(...last)) } : {}),
         ledger: total,
         unmatchedNonces: unmatched,
       },
@@ -851,8 +906,7 @@ export class Miner implements MinerSource {
             },
             clearFault: async () => {
               await this.o.hardware.power!.clearFault();
-              this.clock.clearTimeout(this.retryTimer);
-              void this.initChains();
+              this.runSupervisor(this.supervisor.retryNow(this.clock.now()));
             },
           }
         : {}),
@@ -860,9 +914,11 @@ export class Miner implements MinerSource {
         const wasPaused = this.paused;
         this.paused = true;
         this.update();
-        this.chainsReady = false;
-        await Promise.all(this.o.hardware.chains.map((c) => c.idle()));
-        await this.initChains();
+        await Promise.allSettled(this.o.hardware.chains.map((c) => safe(() => c.idle())));
+        if (this.stopped) return;
+        this.runSupervisor(this.supervisor.reinitAll(this.clock.now()));
+        await this.initsSettled();
+        if (this.stopped) return;
         this.paused = wasPaused;
         this.update();
       },
@@ -886,6 +942,19 @@ function poolStatus(
   // On a fallback the pools preferred over it are down (that is why we left them; probes bring them back).
   if (active !== null && active !== st.failover.preferred && p.index === st.failover.preferred) return 'dead';
   return st.state === 'stopped' && active === null ? 'dead' : 'alive';
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejected promise. */
+function safe<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Waits for `p` at most `ms` (real time: a stop must end even when a clock or a device hangs). */
