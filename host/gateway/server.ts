@@ -5,7 +5,8 @@
  * - Per connection: a unique extranonce1 (4 bytes), extranonce2_size (default 4), BIP 310 version
  *   rolling (server mask & miner mask), mining.suggest_difficulty (taken as the start and floor),
  *   vardiff aiming at a share rate (vardiff.ts), difficulty applying from the next job (a fresh job id
- *   is sent with each change so it applies at once).
+ *   is sent with each change so it applies at once). Vardiff is per worker name as well: the difficulty
+ *   learned for a name is remembered (bounded) and a connection authorizing that name resumes from it.
  * - Submit checks in the order of our stratum notes §11 (codes 20..25), duplicates keyed on the hash,
  *   stale = a job from before the last prevhash change; a share that meets the network target is a
  *   `block` event with everything needed to rebuild the block.
@@ -51,6 +52,8 @@ export interface GatewayServerOptions {
   maxJobs?: number;
   /** Re-send the current job if nothing was sent for this long (default 55 s; cgminer: dead at 90 s). */
   keepaliveMs?: number;
+  /** Worker names whose learned vardiff difficulty is remembered across connections (default 4096). */
+  maxRememberedWorkers?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -129,6 +132,8 @@ interface Conn {
   difficultySent: number | undefined;
   jobDifficulty: Map<string, number>;
   notified: boolean;
+  /** The miner chose its difficulty (suggest_difficulty / minimum-difficulty): no resumed difficulty. */
+  suggested: boolean;
   userAgent: string;
   tokens: number;
   tokensAt: number;
@@ -163,6 +168,8 @@ export class GatewayServer extends EventEmitter<{
   private readonly conns = new Map<number, Conn>();
   private readonly jobs = new Map<string, ServedJob>();
   private readonly workerStats = new Map<string, WorkerAcc>();
+  /** Vardiff per worker name: the difficulty last learned for it, resumed when it connects again. */
+  private readonly learned = new Map<string, number>();
   private current: ServedJob | undefined;
   private server: Server | undefined;
   private seq = 0;
@@ -346,8 +353,25 @@ export class GatewayServer extends EventEmitter<{
     this.write(c, encodeNotify(n));
   }
 
+  /** The difficulty vardiff learned for a worker name (undefined when none yet). */
+  learnedDifficulty(worker: string): number | undefined {
+    return this.learned.get(worker);
+  }
+
+  /** Keeps the connection's learned difficulty under each of its worker names (bounded, oldest out). */
+  private remember(c: Conn): void {
+    if (this.o.vardiff === false || !c.notified) return;
+    const max = this.o.maxRememberedWorkers ?? 4096;
+    for (const w of c.workers) {
+      this.learned.delete(w);
+      this.learned.set(w, c.vardiff.difficulty);
+    }
+    while (this.learned.size > max) this.learned.delete(this.learned.keys().next().value!);
+  }
+
   private retarget(c: Conn): void {
     this.log.debug('vardiff', { conn: c.id, difficulty: c.vardiff.difficulty });
+    this.remember(c);
     this.sendCurrent(c, false);
   }
 
@@ -394,6 +418,7 @@ export class GatewayServer extends EventEmitter<{
       difficultySent: undefined,
       jobDifficulty: new Map(),
       notified: false,
+      suggested: false,
       userAgent: '',
       tokens: this.burst,
       tokensAt: now,
@@ -407,6 +432,7 @@ export class GatewayServer extends EventEmitter<{
     socket.on('error', () => {});
     socket.on('close', () => {
       this.conns.delete(c.id);
+      this.remember(c);
       this.emit('disconnect', c.id, c.remote);
     });
     socket.on('data', (chunk: Buffer) => {
@@ -503,6 +529,19 @@ export class GatewayServer extends EventEmitter<{
           this.error(c, id, ERR.UNAUTHORIZED, 'Too many workers on one connection');
           return;
         }
+        // Vardiff per worker: a worker that comes back (restart, Wi-Fi drop, pool failover) resumes at the
+        // difficulty learned for its name instead of starting over from the default.
+        const resume = this.learned.get(user);
+        if (
+          resume !== undefined &&
+          this.o.vardiff !== false &&
+          c.workers.size === 0 &&
+          !c.notified &&
+          !c.suggested
+        ) {
+          c.vardiff.resume(resume, this.clock.now());
+          this.log.debug('vardiff_resumed', { conn: c.id, worker: user, difficulty: c.vardiff.difficulty });
+        }
         c.workers.add(user);
         this.stats(user, c);
         this.reply(c, id, true);
@@ -516,6 +555,7 @@ export class GatewayServer extends EventEmitter<{
           return;
         }
         c.vardiff.suggest(roundDifficulty(d), this.clock.now());
+        c.suggested = true;
         this.reply(c, id, true);
         if (c.notified) this.sendCurrent(c, false);
         return;
@@ -550,8 +590,10 @@ export class GatewayServer extends EventEmitter<{
         result['version-rolling.mask'] = hex32(c.versionMask);
       } else if (ext === 'minimum-difficulty') {
         const v = params['minimum-difficulty.value'];
-        if (typeof v === 'number' && Number.isFinite(v) && v > 0)
+        if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
           c.vardiff.suggest(roundDifficulty(v), this.clock.now());
+          c.suggested = true;
+        }
         result['minimum-difficulty'] = true;
       } else if (typeof ext === 'string') {
         result[ext.slice(0, 64)] = false;

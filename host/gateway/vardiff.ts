@@ -48,6 +48,13 @@ export class Vardiff {
     return this.difficulty;
   }
 
+  /** Starts from a difficulty learned earlier for the same worker (clamped; the floor is unchanged). */
+  resume(d: number, now: number): void {
+    if (!Number.isFinite(d) || d <= 0) return;
+    this.difficulty = roundDifficulty(Math.min(Math.max(d, this.min), this.max));
+    this.reset(now);
+  }
+
   reset(now: number): void {
     this.since = now;
     this.shares = 0;

@@ -123,6 +123,48 @@ describe('gateway Stratum server', () => {
     );
   });
 
+  it('vardiff per worker name: a worker that reconnects resumes at its learned difficulty', async () => {
+    const { server, clock } = await start({
+      vardiff: { targetSeconds: 10, windowSeconds: 60, maxShares: 8 },
+    });
+    const m = await miner(server.port);
+    const job = m.c.lastJob();
+    for (let i = 0; i < 8; i++) {
+      clock.advance(100);
+      const en2 = hex8(i);
+      const f = grind(job, m.session, en2, (d) => d >= 1e-6);
+      assert.equal(
+        (await m.c.call('mining.submit', ['w', job.jobId, en2, job.ntime, hex8(f.nonce)])).result,
+        true,
+      );
+    }
+    await waitFor(() => m.c.notifications('mining.set_difficulty').length >= 2, 'new difficulty');
+    assert.deepEqual(m.c.notifications('mining.set_difficulty').at(-1)!.params, [4e-6]);
+    assert.equal(server.learnedDifficulty('w'), 4e-6);
+    m.c.close();
+    await waitFor(() => server.connectionCount === 0, 'disconnected');
+    // Same worker name on a new connection: starts at 4e-6, not the server's 1e-6.
+    const again = await miner(server.port);
+    assert.deepEqual(
+      again.c.notifications('mining.set_difficulty').map((n) => n.params),
+      [[4e-6]],
+    );
+    // Another name starts from the default; a miner that suggests its own difficulty keeps it.
+    const other = await RawClient.open(server.port);
+    cleanup.push(() => other.close());
+    await other.call('mining.subscribe', ['cgminer/4.11']);
+    await other.call('mining.authorize', ['other', 'x']);
+    await waitFor(() => other.notifications('mining.set_difficulty').length > 0, 'difficulty');
+    assert.deepEqual(other.notifications('mining.set_difficulty')[0]!.params, [1e-6]);
+    const sugg = await RawClient.open(server.port);
+    cleanup.push(() => sugg.close());
+    await sugg.call('mining.subscribe', ['bitaxe']);
+    await sugg.call('mining.suggest_difficulty', [2e-6]);
+    await sugg.call('mining.authorize', ['w', 'x']);
+    await waitFor(() => sugg.notifications('mining.set_difficulty').length > 0, 'difficulty');
+    assert.deepEqual(sugg.notifications('mining.set_difficulty')[0]!.params, [2e-6]);
+  });
+
   it('a new prevhash makes older jobs stale; a refresh on the same block keeps them valid', async () => {
     const { server, node, job } = await start({ vardiff: false });
     const m = await miner(server.port);
