@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests use: socat (pseudo-terminal pairs for serial links),
 # mosquitto (a real MQTT 5 broker) and chromium (the dashboard's browser tests, driven headless by
-# puppeteer-core), and for `npm run bench` a C compiler with OpenSSL's headers. Idempotent; uses sudo only when not root.
+# puppeteer-core), python3-zmq (a libzmq publisher for the gateway's ZMQ tests), and for `npm run bench`
+# a C compiler with OpenSSL's headers. Idempotent; uses sudo only when not root.
 set -euo pipefail
 need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
@@ -10,8 +11,10 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromi
 # A C compiler and OpenSSL's headers: `npm run bench` builds its native SHA-256 reference with them.
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 [ -f /usr/include/openssl/sha.h ] || need+=(libssl-dev)
+# python3-zmq: a real libzmq publisher for the gateway's ZMQ (zmqpubhashblock) tests
+/usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system-deps: socat, mosquitto, chromium, cc and OpenSSL headers present"
+  echo "system-deps: socat, mosquitto, chromium, cc, OpenSSL headers and python3-zmq present"
   exit 0
 fi
 SUDO=""

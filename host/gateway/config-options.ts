@@ -213,6 +213,19 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
     commands: GW,
   },
   {
+    key: 'gateway.zmq',
+    flag: 'zmq',
+    kind: 'string',
+    help: "gateway: the node's zmqpubhashblock endpoint tcp://HOST:PORT (new blocks beside P2P; bitcoind -zmqpubhashblock=tcp://127.0.0.1:28332)",
+    commands: GW,
+    check: (v) =>
+      /^tcp:\/\/(\[[0-9a-f:.]+\]|[a-z0-9._-]+):\d{1,5}$/i.test(String(v)) &&
+      Number(/:(\d+)$/.exec(String(v))![1]) > 0 &&
+      Number(/:(\d+)$/.exec(String(v))![1]) < 65536
+        ? undefined
+        : 'expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:28332',
+  },
+  {
     key: 'gateway.foundBlocks',
     flag: 'found-blocks',
     kind: 'string',

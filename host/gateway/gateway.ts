@@ -29,6 +29,7 @@ import {
   jobFromTemplate,
   parseTemplate,
 } from './template.ts';
+import { ZmqBlockSubscriber } from './zmq.ts';
 
 export interface GatewayOptions {
   rpc: NodeRpcOptions;
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   listenPort?: number;
   /** host:port of a P2P peer (usually the same node); omitted = no P2P. */
   p2p?: string;
+  /** The node's zmqpubhashblock endpoint, tcp://host:port (a fallback beside P2P); omitted = no ZMQ. */
+  zmq?: string;
   /** Use getblocktemplate long-polling (default true). */
   longpoll?: boolean;
   /** Poll getblocktemplate for a new tip this often (default 1000 ms; 0 = off). */
@@ -66,6 +69,7 @@ export class Gateway extends EventEmitter<{
   readonly server: GatewayServer;
   readonly found: FoundBlocks;
   peer: NodePeer | undefined;
+  zmq: ZmqBlockSubscriber | undefined;
   network: Network | undefined;
   private readonly o: GatewayOptions;
   private readonly clock: Clock;
@@ -132,6 +136,16 @@ export class Gateway extends EventEmitter<{
     if (!this.template) throw new Error('no block template from the node (see the log)');
     const port = await this.server.listen(this.o.listenPort ?? 3333);
     if (this.o.p2p) this.startPeer(this.o.p2p);
+    if (this.o.zmq) {
+      const zmq = new ZmqBlockSubscriber({
+        endpoint: this.o.zmq,
+        clock: this.clock,
+        logger: this.o.logger ?? silentLogger,
+      });
+      zmq.on('hashblock', (h) => this.onAnnounce('zmq', h.hash));
+      zmq.start();
+      this.zmq = zmq;
+    }
     if ((this.o.pollMs ?? 1000) > 0)
       this.pollTimer = this.clock.setInterval(() => void this.poll(), this.o.pollMs ?? 1000);
     this.refreshTimer = this.clock.setInterval(
@@ -148,6 +162,7 @@ export class Gateway extends EventEmitter<{
     this.clock.clearInterval(this.pollTimer);
     this.clock.clearInterval(this.refreshTimer);
     this.peer?.stop();
+    this.zmq?.stop();
     this.rpc.close();
     await this.server.close();
     await this.fetching?.catch(() => {});
@@ -176,11 +191,11 @@ export class Gateway extends EventEmitter<{
     this.peer = peer;
   }
 
-  private onAnnounce(source: AnnounceSource, hash: string): void {
+  private onAnnounce(source: AnnounceSource | 'zmq', hash: string): void {
     this.counters.announcements++;
     if (this.template && hash === this.template.previousblockhash) return; // our own tip, already served
     this.log.info('block_announced', { source, hash });
-    void this.refresh(`p2p-${source}`, hash);
+    void this.refresh(source === 'zmq' ? 'zmq' : `p2p-${source}`, hash);
   }
 
   private async poll(): Promise<void> {

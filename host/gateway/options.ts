@@ -95,6 +95,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'log
       vardiff: shareSeconds > 0 ? { targetSeconds: shareSeconds, min } : false,
     },
   };
+  if (typeof cfg['gateway.zmq'] === 'string') o.zmq = cfg['gateway.zmq'];
   const p2p = cfg['gateway.p2p'];
   if (typeof p2p === 'string' && p2p !== 'off') o.p2p = p2p;
   return o;
