@@ -4,7 +4,6 @@
  * the emulator opens the other end with `serialport`. Baud-rate changes on a pty are not physical;
  * the chips track their own rate from their registers (chain.chipBaudRate).
  */
-import { SerialPort } from 'serialport';
 import { openPtyPair } from '../pty-pair.ts';
 import { createEmulatedChain, type EmulatedChain, type EmulatedChainOptions } from './chain.ts';
 
@@ -29,6 +28,9 @@ export interface PtyServer {
 
 export async function serveOnPty(opts: PtyServeOptions): Promise<PtyServer> {
   const { link, socat, startTimeoutMs, ...chainOpts } = opts;
+  // Imported here: firmware/bm13xx/index.ts re-exports this module, and an in-process emulated chain
+  // (asicd run --board sim-*) has no use for serialport's native addon.
+  const { SerialPort } = await import('serialport');
   const pair = await openPtyPair(link, {
     ...(socat ? { socat } : {}),
     ...(startTimeoutMs ? { startTimeoutMs } : {}),

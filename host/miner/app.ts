@@ -19,7 +19,7 @@ import {
   poolsOf,
 } from '../config.ts';
 import { LogTap } from '../http/log-tap.ts';
-import { type HttpServer, startHttpServer } from '../http/server.ts';
+import type { HttpServer } from '../http/server.ts';
 import { PersistentSource } from '../state/persistent.ts';
 import type { StateFile } from '../state/store.ts';
 import { checkSv2Pools, isSv2Url } from '../stratum-v2/client.ts';
@@ -303,6 +303,8 @@ async function startHttpFor(
   const { host, port } = parseListen(listen, '--http-listen');
   const lim = board.limits;
   try {
+    // Fastify and the HTTP stack load only when the HTTP server is on.
+    const { startHttpServer } = await import('../http/server.ts');
     return await startHttpServer({
       source,
       persistent: source,

@@ -16,7 +16,6 @@ import type { ByteTransport, Unsubscribe } from '../../drivers/transport/contrac
 import { openI2c } from '../../drivers/transport/i2c.ts';
 import { Sc16is7xxUart } from '../../drivers/transport/sc16is7xx.ts';
 import { openSpi } from '../../drivers/transport/spi.ts';
-import { UartTransport } from '../../drivers/transport/uart.ts';
 import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/index.ts';
 import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -215,10 +214,13 @@ async function openTransport(
     });
     return { transport: emu, emu };
   }
-  if (t.kind === 'uart')
+  if (t.kind === 'uart') {
+    // serialport (a native addon) loads only for boards on a serial port.
+    const { UartTransport } = await import('../../drivers/transport/uart.ts');
     return {
       transport: new UartTransport({ path: t.path, baudRate: t.baud, logger: o.logger.child('uart') }),
     };
+  }
   if (t.kind === 'usb-bridge')
     throw new Error(
       `${board.id}: USB bridge boards are listed but not drivable by \`asicd run\` yet (host/power bring-up is not wired to ${board.bridge?.protocol ?? 'the bridge'})`,

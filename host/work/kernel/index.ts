@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { compress, SHA256_IV } from '../sha256.ts';
-import { LAYOUT } from './sha256d-wat.ts';
+import { LAYOUT } from './layout.ts';
 
 export interface HeaderKernel {
   /** 'wasm-simd' or 'js', and why when it fell back. */

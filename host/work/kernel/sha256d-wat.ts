@@ -34,20 +34,9 @@ const K = [
 ];
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-/** Memory offsets shared with kernel/index.ts. */
-export const LAYOUT = {
-  /** hash4 input: 8 midstate vectors (word i of lanes 0..3 at 16·i), then t0, t1, t2, nonce vectors. */
-  IN4: 0,
-  /** hash4 output: 8 digest vectors (word i of lanes 0..3). */
-  OUT4: 256,
-  /** hash1 / scan input: 8 midstate words, then t0, t1, t2, nonce (hash1 only). */
-  IN1: 512,
-  /** hash1 output: 8 digest words. */
-  OUT1: 576,
-  /** scan hits: nonces, up to HITS_MAX. */
-  HITS: 1024,
-  HITS_MAX: 4096,
-} as const;
+import { LAYOUT } from './layout.ts';
+
+export { LAYOUT };
 
 /** A value during generation: a constant known now (same in all lanes) or a WAT expression. */
 type Val = { c: number } | { e: string; uniform: boolean };
