@@ -6,8 +6,8 @@
  * and probing apply as to any pool). Stopped after the miner (chips idle first).
  */
 import type { Logger } from '../../lib/log.ts';
-import type { Gateway } from './gateway.ts';
 import { type Config, ConfigError, type PoolConfig, sourceOf } from '../config.ts';
+import type { Gateway } from './gateway.ts';
 import { defaultPeer, gatewayConfigured, gatewayOptionsFromConfig } from './options.ts';
 
 export interface InProcessGateway {
@@ -41,7 +41,10 @@ export async function startInProcessGateway(cfg: Config, log: Logger): Promise<I
     return undefined;
   }
   // Loaded only here: `asicd run` without a node never loads the gateway (RPC, P2P, templates).
-  const [{ Gateway }, { DEFAULT_PORT }] = await Promise.all([import('./gateway.ts'), import('../p2p/codec.ts')]);
+  const [{ Gateway }, { DEFAULT_PORT }] = await Promise.all([
+    import('./gateway.ts'),
+    import('../p2p/codec.ts'),
+  ]);
   const opts = gatewayOptionsFromConfig(cfg);
   const gateway = new Gateway({ ...opts, logger: log });
   let port: number;
