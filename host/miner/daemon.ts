@@ -21,7 +21,6 @@ import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type {
   ChainLinkHealth,
-  ChainState,
   FanSetting,
   MinerControl,
   MinerEvent,
@@ -29,7 +28,6 @@ import type {
   MinerSource,
   MinerState,
   MiningState,
-  PoolInfo,
   Unsubscribe,
 } from '../api/types.ts';
 import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../stratum/pool-manager.ts';
@@ -38,8 +36,9 @@ import { createThermal, type Thermal, type ThermalDecision } from '../thermal/in
 import { VERSION } from '../version.ts';
 import { hashingGate } from './gate.ts';
 import type { BoardPower } from './hardware.ts';
-import { type ShareFate, ShareLedger, sumLedgers } from './ledger.ts';
+import { type ShareFate, ShareLedger } from './ledger.ts';
 import { powerInfo } from './power-state.ts';
+import { miningState, projectState, type StateParts } from './project.ts';
 import {
   type ChainPort,
   ChainScheduler,
@@ -710,142 +709,71 @@ export class Miner implements MinerSource {
   }
 
   get miningState(): MiningState {
-    if (this.overheat.active) return 'overheat';
-    if (this.paused) return 'paused';
-    // Running once a chain really takes jobs (not while the chains the gate waits for re-initialise).
-    return this.hashing && this.supervisor.hashing() ? 'running' : 'idle';
+    return miningState({
+      overheat: this.overheat,
+      paused: this.paused,
+      gateOpen: this.hashing,
+      chainsHashing: this.supervisor.hashing(),
+    });
   }
 
-  getState(): MinerState {
-    const now = this.clock.now();
-    const st = this.pools.getStatus();
-    const th = this.thermal.status();
-    const acc = st.pools.map((p) => p.accounting);
-    const poolCounts = this.ledgers.map((l) => l.counts());
-    const total = sumLedgers([...poolCounts, this.unattributed.counts()]);
+  /** The parts the state is projected from: plain numbers read now from the schedulers, ledgers, pools… */
+  stateParts(): StateParts {
+    const hw = this.o.hardware;
     const last = [...this.ledgers, this.unattributed]
       .map((l) => l.lastAcceptedAt)
       .filter((x): x is number => x !== undefined);
-    const unmatched: Record<string, number> = {};
-    for (const s of this.schedulers)
-      for (const [k, v] of Object.entries(s.unmatched)) if (v) unmatched[k] = (unmatched[k] ?? 0) + v;
-    const chains: ChainState[] = this.schedulers.map((s, i) => {
-      const hr = s.hashrate(60_000);
-      const chain = this.o.hardware.chains[i]!;
-      const counters = chain.counterHashrateGhs?.();
-      return {
-        index: i,
-        chipModel: chain.model.model,
-        hashrate: hr.total,
-        ...(counters !== undefined ? { counterHashrate: counters } : {}),
-        errors: s.counters.hardwareErrors,
-        frequencyMhz: this.frequency,
-        accepted: this.chainLedgers[i]?.accepted ?? 0,
-        rejected: this.chainLedgers[i]?.rejected ?? 0,
-        ...(this.chainLedgers[i] ? { ledger: this.chainLedgers[i].counts() } : {}),
-        unmatchedNonces: { ...s.unmatched },
-        ...(chain.linkHealth ? { link: chain.linkHealth() } : {}),
-        chips: s.chips.map((c, k) => ({
-          index: k,
-          hashrate: hr.chips[k] ?? 0,
-          errors: c.hardwareErrors,
-          frequencyMhz: this.frequency,
-        })),
-      };
-    });
-    const rate = (w: number) => this.schedulers.reduce((x, s) => x + s.hashrate(w).total, 0);
-    const poolIdx = st.pool?.index;
-    const pools: PoolInfo[] = st.pools.map((p) => {
-      const l = poolCounts[p.index]!;
-      return {
-        index: p.index,
-        url: p.url,
-        user: p.user,
-        status: poolStatus(p, st),
-        difficulty: p.index === poolIdx ? (st.difficulty ?? 0) : 0,
-        priority: p.index,
-        accepted: l.accepted,
-        rejected: l.rejected,
-        stale: l.rejectedByReason.stale ?? 0,
-        ledger: l,
-      };
-    });
     return {
-      time: this.clock.now(),
-      device: {
-        id: this.o.deviceId,
-        name: this.o.name ?? this.o.board.name,
-        version: VERSION,
-        uptimeS: Math.floor((now - this.startedAt) / 1000),
-      },
-      board: { name: this.o.board.id, model: this.o.board.name },
-      mining: this.miningState,
-      overheat: { ...this.overheat },
-      hashrate: {
-        now: rate(10_000),
-        avg1m: rate(60_000),
-        avg5m: rate(300_000),
-        avg15m: rate(900_000),
-        avg10m: rate(600_000),
-        avg1h: rate(3_600_000),
-        sinceStart: this.schedulers.reduce((x, s) => x + s.averageHashrate(), 0),
-        expected: this.hashing ? this.o.hardware.expectedGhs(this.frequency) : 0,
-      },
-      shares: {
-        accepted: total.accepted,
-        rejected: total.rejected,
-        rejectedByReason: total.rejectedByReason,
-        stale: total.rejectedByReason.stale ?? 0,
-        acceptedDifficulty: total.acceptedDifficulty,
-        rejectedDifficulty: total.rejectedDifficulty,
-        hardwareErrors: this.schedulers.reduce((x, s) => x + s.counters.hardwareErrors, 0),
-        blocksFound: total.blockCandidates,
-        ...(last.length ? { lastShareTime: this.clock.now() - (now - Math.max(...last)) } : {}),
-        ledger: total,
-        unmatchedNonces: unmatched,
-      },
-      bestDifficulty: {
-        session: Math.max(0, ...acc.map((a) => a.bestShareSession)),
-        allTime: Math.max(0, ...acc.map((a) => a.bestShareAllTime)),
-      },
-      pool: st.pool
-        ? {
-            index: st.pool.index,
-            url: st.pool.url,
-            user: st.pool.user,
-            status: st.state === 'active' ? 'alive' : 'connecting',
-            difficulty: st.difficulty ?? 0,
-            failover: st.failover.onFallback ? 'failover' : 'primary',
-          }
-        : null,
-      pools,
-      chains,
-      temperatures: th.sensors.map((s, i) => ({
-        name: this.sensorName(i, s.name),
-        celsius: s.celsius,
-        ...(this.o.hardware.sensors[i]?.limitC !== undefined
-          ? { limit: this.o.hardware.sensors[i]!.limitC }
-          : th.limitC !== null
-            ? { limit: th.limitC }
-            : {}),
-      })),
-      fan: {
-        mode: this.fanMode,
-        dutyPercent: Math.round(th.fan.duty ?? 0),
-        rpm: [th.fan.rpm === null ? null : Math.round(th.fan.rpm)],
-      },
+      now: this.clock.now(),
+      startedAt: this.startedAt,
+      device: { id: this.o.deviceId, name: this.o.name ?? this.o.board.name, version: VERSION },
+      board: { id: this.o.board.id, name: this.o.board.name },
+      gateOpen: this.hashing,
+      chainsHashing: this.supervisor.hashing(),
+      paused: this.paused,
+      overheat: this.overheat,
       frequencyMhz: this.frequency,
-      ...(th.voltageMv !== null ? { voltageMv: th.voltageMv } : {}),
-      ...powerInfo(this.o.hardware.power, rate(60_000)),
+      expectedGhs: this.hashing ? hw.expectedGhs(this.frequency) : 0,
+      fanMode: this.fanMode,
       limits: this.limits,
+      pools: this.pools.getStatus(),
+      poolLedgers: this.ledgers.map((l) => l.counts()),
+      unattributed: this.unattributed.counts(),
+      lastAcceptedAt: last.length ? Math.max(...last) : undefined,
+      chains: this.schedulers.map((s, i) => {
+        const chain = hw.chains[i]!;
+        const m1 = s.hashrate(60_000);
+        return {
+          chipModel: chain.model.model,
+          rate: {
+            w10s: s.hashrate(10_000).total,
+            w1m: m1.total,
+            w5m: s.hashrate(300_000).total,
+            w10m: s.hashrate(600_000).total,
+            w15m: s.hashrate(900_000).total,
+            w1h: s.hashrate(3_600_000).total,
+            sinceStart: s.averageHashrate(),
+          },
+          chipRates1m: m1.chips,
+          chipErrors: s.chips.map((c) => c.hardwareErrors),
+          hardwareErrors: s.counters.hardwareErrors,
+          counterHashrate: chain.counterHashrateGhs?.(),
+          unmatched: { ...s.unmatched },
+          link: chain.linkHealth?.(),
+          ledger: this.chainLedgers[i]?.counts(),
+        };
+      }),
+      thermal: this.thermal.status(),
+      sensorLimits: hw.sensors.map((x) => x.limitC),
+      power: powerInfo(
+        hw.power,
+        this.schedulers.reduce((x, s) => x + s.hashrate(60_000).total, 0),
+      ),
     };
   }
 
-  private sensorName(i: number, raw: string): string {
-    // Sensors with their own limit (the regulator's VR temperature) keep their name.
-    if (this.o.hardware.sensors[i]?.limitC !== undefined) return raw;
-    const chipSensors = this.o.hardware.sensors.filter((s) => s.limitC === undefined).length;
-    return chipSensors === 1 ? 'chip' : `chip${i}` || raw;
+  getState(): MinerState {
+    return projectState(this.stateParts());
   }
 
   /** Prints a status line every `ms` through `print` (the CLI's live status). */
@@ -924,24 +852,6 @@ export class Miner implements MinerSource {
       },
     };
   }
-}
-
-/**
- * A pool's status for the API: the pool mining now and a session that is up are alive; a pool whose last
- * attempts failed is dead; a standby pool not known to be down (never needed yet, or its last session was
- * healthy) is alive, as cgminer shows it.
- */
-function poolStatus(
-  p: { index: number; connection: string; consecutiveFailures: number },
-  st: { state: string; failover: { active: number | null; preferred: number } },
-): PoolInfo['status'] {
-  const active = st.failover.active;
-  if (p.index === active || p.connection === 'ready') return 'alive';
-  if (p.connection === 'connecting' || p.connection === 'handshake') return 'connecting';
-  if (p.consecutiveFailures > 0 || st.state === 'idle') return 'dead';
-  // On a fallback the pools preferred over it are down (that is why we left them; probes bring them back).
-  if (active !== null && active !== st.failover.preferred && p.index === st.failover.preferred) return 'dead';
-  return st.state === 'stopped' && active === null ? 'dead' : 'alive';
 }
 
 /** Runs `fn`, turning a synchronous throw into a rejected promise. */
