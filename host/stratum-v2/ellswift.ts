@@ -84,12 +84,10 @@ export function xswiftecInv(xIn: bigint, uIn: bigint, c: number): bigint | undef
   } else {
     s = sub(x, u);
     if (s === 0n) return undefined;
-    let r = fieldSqrt(mul(sub(0n, s), add(mul(4n, u3p7), mul(3n, mul(s, mul(u, u))))));
+    const r = fieldSqrt(mul(sub(0n, s), add(mul(4n, u3p7), mul(3n, mul(s, mul(u, u))))));
     if (r === undefined) return undefined;
-    if ((c & 1) === 1) {
-      if (r === 0n) return undefined;
-      r = sub(0n, r);
-    }
+    // Cases 3 and 7 differ from 2 and 6 by the formula below, not by r's sign; r = 0 would repeat them.
+    if ((c & 1) === 1 && r === 0n) return undefined;
     v = mul(sub(div(r, s), u), inv(2n));
   }
   const w = fieldSqrt(s);
