@@ -8,8 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import {
   buildTemplate,
   checkNonce,
@@ -43,6 +45,50 @@ function buildNative(): { path: string } | { missing: string } {
 function native(path: string, ms: number, env: NodeJS.ProcessEnv = {}): number {
   const out = execFileSync(path, [String(ms)], { env: { ...process.env, ...env }, encoding: 'utf8' });
   return Number(out.split(' ')[0]);
+}
+
+/**
+ * Bytes allocated per call of `fn`, from V8's sampling heap profiler (every 256 bytes, objects freed by
+ * later GCs included), over `n` calls.
+ */
+async function allocatedPerCall(fn: (i: number) => void, n: number): Promise<number> {
+  for (let i = 0; i < 500; i++) fn(i);
+  const s = new Session();
+  s.connect();
+  try {
+    await s.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    for (let i = 0; i < n; i++) fn(i);
+    const { profile } = await s.post('HeapProfiler.stopSampling');
+    let total = 0;
+    const walk = (node: { selfSize: number; children: unknown[] }) => {
+      total += node.selfSize;
+      for (const c of node.children) walk(c as typeof node);
+    };
+    walk(profile.head as unknown as { selfSize: number; children: unknown[] });
+    return total / n;
+  } finally {
+    s.disconnect();
+  }
+}
+
+/** Garbage collections (count, total pause ms) while `fn` runs `n` times. */
+async function gcDuring(fn: (i: number) => void, n: number): Promise<{ count: number; pauseMs: number }> {
+  const r = { count: 0, pauseMs: 0 };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      r.count++;
+      r.pauseMs += e.duration;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  for (let i = 0; i < n; i++) fn(i);
+  await new Promise((res) => setTimeout(res, 20)); // GC entries are delivered asynchronously
+  obs.disconnect();
+  return r;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -202,6 +248,33 @@ const suite: BenchSuite = {
       return 1000;
     }, ms);
 
+    // Allocation per notify: template build + the first work of each of 4 chains, against the same-run
+    // baseline of parsing the notify's JSON line (what every notify costs before any work is made).
+    const notifyLine = JSON.stringify({
+      id: null,
+      method: 'mining.notify',
+      params: [
+        notify13.jobId,
+        notify13.prevhash,
+        notify13.coinb1,
+        notify13.coinb2,
+        notify13.merkleBranch,
+        notify13.version,
+        notify13.nbits,
+        notify13.ntime,
+        true,
+      ],
+    });
+    const perNotify = (i: number) => {
+      const t = buildTemplate(notify13, session, { difficulty: 0.001, versionMask: 0x1fffe000 });
+      for (let c = 0; c < 4; c++) makeWork(t, i * 4 + c);
+    };
+    const allocN = Math.round(5000 * ctx.scale) + 500;
+    const allocBytes = await allocatedPerCall(perNotify, allocN);
+    const parseBytes = await allocatedPerCall(() => JSON.parse(notifyLine), allocN);
+    const gcN = Math.round(20_000 * ctx.scale);
+    const gc = await gcDuring(perNotify, gcN);
+
     const samples: number[] = [];
     for (let i = 0; i < 2000 * ctx.scale + 200; i++) {
       const t0 = performance.now();
@@ -260,6 +333,23 @@ const suite: BenchSuite = {
         name: 'next work (new extranonce2, 4 midstates), p99',
         value: percentile(workSamples, 99),
         unit: 'µs',
+        better: 'lower',
+      },
+      {
+        suite: 'work',
+        name: 'bytes allocated per notify (template, 13 branches + first work × 4 chains)',
+        value: allocBytes,
+        unit: 'B',
+        baseline: { name: 'JSON.parse of the notify line', value: parseBytes },
+        ratio: allocBytes / parseBytes,
+        better: 'lower',
+      },
+      {
+        suite: 'work',
+        name: `GCs per 1 000 notifies (template + 4 works; ${gcN} notifies)`,
+        value: (gc.count / gcN) * 1000,
+        unit: '',
+        note: `total pause ${gc.pauseMs.toFixed(1)} ms`,
         better: 'lower',
       },
     ];

@@ -11,7 +11,34 @@ export function hexToBytes(field: string, hex: unknown, bytes?: number): Uint8Ar
   if (bytes !== undefined && hex.length !== bytes * 2) {
     throw new WorkError(field, `expected ${bytes} bytes (${bytes * 2} hex digits), got ${hex.length / 2}`);
   }
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  const out = new Uint8Array(hex.length >>> 1);
+  decodeInto(hex, out, 0);
+  return out;
+}
+
+/** Hex digit values by character code (0xff: not a hex digit). */
+const DIGIT = new Uint8Array(128).fill(0xff);
+for (let i = 0; i < 16; i++) {
+  DIGIT['0123456789abcdef'.charCodeAt(i)] = i;
+  DIGIT['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** Decodes validated hex digits into `out` at `offset`: no intermediate Buffer, no copy, no allocation. */
+function decodeInto(hex: string, out: Uint8Array, offset: number): void {
+  for (let i = 0, j = offset; i < hex.length; i += 2, j++) {
+    out[j] = (DIGIT[hex.charCodeAt(i)]! << 4) | DIGIT[hex.charCodeAt(i + 1)]!;
+  }
+}
+
+/** hexToBytes for a field of exactly `bytes` bytes, decoded into `out` at `offset`. */
+export function hexInto(field: string, hex: unknown, bytes: number, out: Uint8Array, offset: number): void {
+  if (typeof hex !== 'string') throw new WorkError(field, `expected a hex string, got ${typeof hex}`);
+  if (hex.length % 2 !== 0) throw new WorkError(field, `odd number of hex digits (${hex.length})`);
+  if (!HEX.test(hex)) throw new WorkError(field, 'not hex');
+  if (hex.length !== bytes * 2) {
+    throw new WorkError(field, `expected ${bytes} bytes (${bytes * 2} hex digits), got ${hex.length / 2}`);
+  }
+  decodeInto(hex, out, offset);
 }
 
 export function bytesToHex(b: Uint8Array): string {

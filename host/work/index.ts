@@ -9,8 +9,10 @@ export {
   compress,
   HeaderHasher,
   midstate,
+  midstatesForVersions,
   SHA256_IV,
   sha256d,
+  sha256dInto,
   sha256dPair,
   wordsToBytesBE,
 } from './sha256.ts';

@@ -71,13 +71,71 @@ function readBE(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
+const midW = new Uint32Array(64);
+
 /** SHA-256 state after compressing header bytes 0..63 (the "midstate"), as 8 state words. */
 export function midstate(header: Uint8Array): Uint32Array {
-  const w = new Uint32Array(64);
-  for (let i = 0; i < 16; i++) w[i] = readBE(header, i * 4);
+  for (let i = 0; i < 16; i++) midW[i] = readBE(header, i * 4);
   const out = new Uint32Array(8);
-  compress(SHA256_IV, w, out);
+  compress(SHA256_IV, midW, out);
   return out;
+}
+
+/**
+ * Midstates of one header for several versions (header word 0), without rebuilding the header: the
+ * first 64 bytes are read once. Returns one new 8-word state per version.
+ */
+export function midstatesForVersions(header: Uint8Array, versions: readonly number[]): Uint32Array[] {
+  const out: Uint32Array[] = [];
+  for (let i = 1; i < 16; i++) midW[i] = readBE(header, i * 4);
+  for (const v of versions) {
+    midW[0] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+    const s = new Uint32Array(8);
+    compress(SHA256_IV, midW, s);
+    out.push(s);
+  }
+  return out;
+}
+
+const dW = new Uint32Array(64);
+const dS = new Uint32Array(8);
+
+/**
+ * Double SHA-256 of data[0..len) (any length; default all of it) written into out[offset..offset+31],
+ * on words with scratch arrays: no allocation (the coinbase hash of every new work).
+ */
+export function sha256dInto(data: Uint8Array, out: Uint8Array, offset = 0, len = data.length): void {
+  dS.set(SHA256_IV);
+  const full = len >>> 6;
+  for (let b = 0; b < full; b++) {
+    for (let i = 0; i < 16; i++) dW[i] = readBE(data, b * 64 + i * 4);
+    compress(dS, dW, dS);
+  }
+  // The tail: remaining bytes, 0x80, zeros, and the bit length in the last 8 bytes (one or two blocks).
+  const rest = len - full * 64;
+  dW.fill(0, 0, 16);
+  for (let i = 0; i < rest; i++) dW[i >>> 2] = dW[i >>> 2]! | (data[full * 64 + i]! << (24 - 8 * (i & 3)));
+  dW[rest >>> 2] = dW[rest >>> 2]! | (0x80 << (24 - 8 * (rest & 3)));
+  if (rest >= 56) {
+    compress(dS, dW, dS);
+    dW.fill(0, 0, 16);
+  }
+  dW[14] = Math.floor(len / 0x20000000);
+  dW[15] = (len * 8) >>> 0;
+  compress(dS, dW, dS);
+  // Second hash: the 32-byte digest, padded, in one block.
+  for (let i = 0; i < 8; i++) dW[i] = dS[i]!;
+  dW[8] = 0x80000000;
+  dW.fill(0, 9, 15);
+  dW[15] = 256;
+  compress(SHA256_IV, dW, dS);
+  for (let i = 0; i < 8; i++) {
+    const v = dS[i]!;
+    out[offset + i * 4] = v >>> 24;
+    out[offset + i * 4 + 1] = v >>> 16;
+    out[offset + i * 4 + 2] = v >>> 8;
+    out[offset + i * 4 + 3] = v;
+  }
 }
 
 /** State words serialized big-endian (the standard SHA-256 output byte order). */

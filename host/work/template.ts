@@ -9,8 +9,8 @@
  * Work is one extranonce2 of a template, with its header and midstates ready for the chips.
  */
 import { Extranonce2ExhaustedError, WorkError } from './errors.ts';
-import { bytesToHex, hexToBytes, hexToU32, swapWords } from './hex.ts';
-import { HeaderHasher, midstate, sha256d, sha256dPair } from './sha256.ts';
+import { bytesToHex, hexInto, hexToBytes, hexToU32, swapWords } from './hex.ts';
+import { HeaderHasher, midstate, midstatesForVersions, sha256dInto, sha256dPair } from './sha256.ts';
 import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
 import { enumerateVersions } from './version.ts';
 
@@ -98,15 +98,19 @@ export function buildTemplate(
       `${job.merkleBranch.length} entries; at most ${MAX_MERKLE_BRANCHES}`,
     );
   }
-  const branches = job.merkleBranch.map((b, i) => hexToBytes(`merkle_branch[${i}]`, b, 32));
+  // All branches in one buffer (one allocation per notify, not two per branch).
+  const branchBytes = new Uint8Array(32 * job.merkleBranch.length);
+  const branches = job.merkleBranch.map((b, i) => {
+    hexInto(`merkle_branch[${i}]`, b, 32, branchBytes, 32 * i);
+    return branchBytes.subarray(32 * i, 32 * i + 32);
+  });
   const version = hexToU32('version', job.version);
   const nbits = hexToU32('nbits', job.nbits);
   const ntime = hexToU32('ntime', job.ntime);
   const difficulty = opts.difficulty ?? 1;
-  const poolTarget = difficultyToTarget(difficulty);
+  const pool = poolTargetFor(difficulty);
   const versionMask = (opts.versionMask ?? 0) >>> 0;
-  const network = nbitsToTarget(nbits);
-  const networkValid = !network.negative && !network.overflow && network.target > 0n;
+  const net = networkTargetFor(nbits);
   const prefix = new Uint8Array(coinb1.length + en1.length);
   prefix.set(coinb1);
   prefix.set(en1, coinb1.length);
@@ -121,15 +125,35 @@ export function buildTemplate(
     extranonce1: session.extranonce1.toLowerCase(),
     extranonce2Size: size,
     prevHash: swapWords(prevRaw),
-    poolTarget,
-    network,
-    poolTargetWords: targetWords(poolTarget),
-    // An invalid nbits target can never be met (all-zero words only match an all-zero hash).
-    networkTargetWords: targetWords(networkValid ? network.target : 0n),
+    poolTarget: pool.target,
+    network: net.network,
+    poolTargetWords: pool.words,
+    networkTargetWords: net.words,
     coinbasePrefix: prefix,
     coinbaseSuffix: coinb2,
     branches,
   };
+}
+
+// The pool difficulty and nbits rarely change between notifies: their targets (BigInt division) and word
+// forms are kept for the last value seen. The word arrays are shared by the templates: never written.
+let lastPool: { difficulty: number; target: bigint; words: Uint32Array } | undefined;
+function poolTargetFor(difficulty: number): { target: bigint; words: Uint32Array } {
+  if (lastPool?.difficulty !== difficulty) {
+    const target = difficultyToTarget(difficulty);
+    lastPool = { difficulty, target, words: targetWords(target) };
+  }
+  return lastPool;
+}
+let lastNet: { nbits: number; network: CompactTarget; words: Uint32Array } | undefined;
+function networkTargetFor(nbits: number): { network: CompactTarget; words: Uint32Array } {
+  if (lastNet?.nbits !== nbits) {
+    const network = nbitsToTarget(nbits);
+    const valid = !network.negative && !network.overflow && network.target > 0n;
+    // An invalid nbits target can never be met (all-zero words only match an all-zero hash).
+    lastNet = { nbits, network, words: targetWords(valid ? network.target : 0n) };
+  }
+  return lastNet;
 }
 
 /** extranonce2 as exactly `size` bytes, little-endian, lower-case hex. */
@@ -205,6 +229,13 @@ export function merkleRoot(coinbaseHash: Uint8Array, branches: readonly Uint8Arr
   return h;
 }
 
+function writeLE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
 /** Writes the 80-byte header (nonce 0) for a version, merkle root and ntime. */
 export function writeHeader(
   t: JobTemplate,
@@ -213,13 +244,12 @@ export function writeHeader(
   ntime: number,
   out = new Uint8Array(80),
 ) {
-  const v = new DataView(out.buffer, out.byteOffset, 80);
-  v.setUint32(0, version >>> 0, true);
+  writeLE(out, 0, version);
   out.set(t.prevHash, 4);
   out.set(root, 36);
-  v.setUint32(68, ntime >>> 0, true);
-  v.setUint32(72, t.nbits, true);
-  v.setUint32(76, 0, true);
+  writeLE(out, 68, ntime);
+  writeLE(out, 72, t.nbits);
+  writeLE(out, 76, 0);
   return out;
 }
 
@@ -243,6 +273,37 @@ export interface Work {
   readonly midstates: readonly Uint32Array[];
 }
 
+/** 2^(8·size): the first extranonce2 value that does not fit in `size` bytes. */
+const EN2_LIMIT = Array.from({ length: EXTRANONCE2_MAX + 1 }, (_, size) => 1n << BigInt(8 * size));
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** The coinbase of the work being made: reused (makeWork is synchronous), grown when a coinbase is longer. */
+let coinbaseScratch = new Uint8Array(512);
+
+/**
+ * Writes extranonce2 (`size` bytes, little-endian) into `out` at `offset` and returns its hex, with no
+ * BigInt arithmetic for values below 2^53 (every counter in practice).
+ */
+function writeExtranonce2(v: bigint, size: number, out: Uint8Array, offset: number): string {
+  let hex = '';
+  if (v <= 0x1fffffffffffffn) {
+    let n = Number(v);
+    for (let i = 0; i < size; i++) {
+      const b = n % 256;
+      out[offset + i] = b;
+      hex += HEX_BYTE[b];
+      n = (n - b) / 256;
+    }
+  } else {
+    for (let i = 0; i < size; i++) {
+      const b = Number(v & 0xffn);
+      out[offset + i] = b;
+      hex += HEX_BYTE[b];
+      v >>= 8n;
+    }
+  }
+  return hex;
+}
+
 export function makeWork(
   t: JobTemplate,
   extranonce2: bigint | number | string,
@@ -250,14 +311,24 @@ export function makeWork(
 ): Work {
   const en2 =
     typeof extranonce2 === 'string' ? decodeExtranonce2(extranonce2, t.extranonce2Size) : BigInt(extranonce2);
-  const en2Hex = encodeExtranonce2(en2, t.extranonce2Size);
-  const root = merkleRoot(sha256d(coinbaseTx(t, en2Hex)), t.branches);
+  const size = t.extranonce2Size;
+  if (en2 < 0n || en2 >= EN2_LIMIT[size]!) {
+    throw new WorkError('extranonce2', `${en2} does not fit in ${size} bytes`);
+  }
+  // coinbase = prefix ‖ extranonce2 ‖ suffix, assembled in the scratch buffer and hashed on words.
+  const pre = t.coinbasePrefix.length;
+  const len = pre + size + t.coinbaseSuffix.length;
+  if (coinbaseScratch.length < len) coinbaseScratch = new Uint8Array(len * 2);
+  coinbaseScratch.set(t.coinbasePrefix);
+  const en2Hex = writeExtranonce2(en2, size, coinbaseScratch, pre);
+  coinbaseScratch.set(t.coinbaseSuffix, pre + size);
+  const root = new Uint8Array(32);
+  sha256dInto(coinbaseScratch, root, 0, len);
+  for (const b of t.branches) sha256dPair(root, b, root);
   const header = writeHeader(t, t.version, root, t.ntime);
   const count = opts.versions ?? 1;
   const versions = count === 1 ? [t.version] : enumerateVersions(t.version, t.versionMask, count);
-  const midstates = versions.map((v) =>
-    v === t.version ? midstate(header) : midstate(writeHeader(t, v, root, t.ntime)),
-  );
+  const midstates = count === 1 ? [midstate(header)] : midstatesForVersions(header, versions);
   return {
     template: t,
     extranonce2: en2,
