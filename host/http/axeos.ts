@@ -48,10 +48,54 @@ const splitStratum = (url: string): { host: string; port: number; tls: boolean }
 
 const flag = (b: boolean) => (b ? 1 : 0);
 
+/** Board power figures in ESP-Miner's units (mV, mA, W, °C), each absent when not measured. */
+export interface AxePower {
+  power?: number;
+  /** Input voltage, mV. */
+  voltage?: number;
+  /** Output current, mA (ESP-Miner: the regulator's IOUT or the INA260's current). */
+  current?: number;
+  /** Core voltage setting, mV (boards with a power controller). */
+  coreVoltage?: number;
+  /** Measured core voltage, mV. */
+  coreVoltageActual?: number;
+  vrTemp?: number;
+  /** J/TH from measured power and hashrate (asicd extension). */
+  efficiency?: number;
+}
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+export function axePower(s: MinerState): AxePower {
+  const p = s.power;
+  const out: AxePower = {};
+  const watts = p?.powerW ?? s.powerW;
+  if (watts !== undefined) out.power = watts;
+  if (p?.inputV !== undefined) out.voltage = r2(p.inputV * 1000);
+  if (p?.currentA !== undefined) out.current = r2(p.currentA * 1000);
+  if (p) out.coreVoltage = p.setMv;
+  if (p?.coreV !== undefined) out.coreVoltageActual = Math.round(p.coreV * 1000);
+  else if (s.voltageMv !== undefined) out.coreVoltageActual = s.voltageMv;
+  const vrSensor = s.temperatures.find((t) => /^vr/i.test(t.name) && t.celsius !== null);
+  if (p?.vrTempC !== undefined) out.vrTemp = p.vrTempC;
+  else if (vrSensor) out.vrTemp = vrSensor.celsius as number;
+  if (p?.efficiencyJth !== undefined) out.efficiency = p.efficiencyJth;
+  else if (watts !== undefined && s.hashrate.avg1m > 0)
+    out.efficiency = r2(watts / (s.hashrate.avg1m / 1000));
+  return out;
+}
+
+const protocolOf = (url: string) => (/^stratum2\+|^sv2/i.test(url) ? 'SV2' : 'SV1');
+
+/**
+ * Fields asicd adds to ESP-Miner's `GET /api/system/info` (every other field it serves has ESP-Miner's
+ * name and JSON type; the test compares with test/fixtures/axeos/esp-miner-v2.15.0.json).
+ */
+export const INFO_EXTENSIONS = ['asicCount', 'deviceModel', 'efficiency'] as const;
+
 /** GET /api/system/info. */
 export function systemInfo(s: MinerState, ctx: DeviceContext, version: string): Record<string, unknown> {
   const chipTemps = s.temperatures.filter((t) => t.celsius !== null && !/^vr/i.test(t.name));
-  const vr = s.temperatures.find((t) => /^vr/i.test(t.name) && t.celsius !== null);
   const primary = s.pools[0];
   const fallback = s.pools[1];
   const p0 = primary ? splitStratum(primary.url) : undefined;
@@ -63,6 +107,7 @@ export function systemInfo(s: MinerState, ctx: DeviceContext, version: string): 
     .filter(([, n]) => n > 0)
     .map(([message, count]) => ({ message, count }));
   const info: Record<string, unknown> = {
+    ...axePower(s),
     hashRate: s.hashrate.avg1m > 0 ? s.hashrate.avg1m : s.hashrate.now,
     hashRate_1m: s.hashrate.avg1m,
     hashRate_10m: s.hashrate.avg10m,
@@ -74,23 +119,46 @@ export function systemInfo(s: MinerState, ctx: DeviceContext, version: string): 
     sharesAccepted: s.shares.accepted,
     sharesRejected: s.shares.rejected,
     sharesRejectedReasons: reasons,
+    ...(s.shares.ledger ? { sharesPending: s.shares.ledger.pending } : {}),
     blockFound: flag(s.shares.blocksFound > 0),
     uptimeSeconds: Math.floor(s.device.uptimeS),
     asicCount: chips,
     smallCoreCount: SMALL_CORES[model] ?? 0,
     ASICModel: model,
     frequency: s.frequencyMhz,
+    actualFrequency: s.frequencyMhz,
     fanspeed: s.fan.dutyPercent,
     autofanspeed: flag(s.fan.mode === 'auto'),
+    ...(s.fan.mode === 'manual' ? { manualFanSpeed: s.fan.dutyPercent } : {}),
+    minFanSpeed: s.limits.fanPercent.min,
     temptarget: ctx.targetTempC,
     overheat_mode: flag(s.overheat.active),
-    miningPaused: flag(s.mining === 'paused'),
+    miningPaused: s.mining === 'paused',
+    ...(s.power?.fault ? { power_fault: s.power.fault.reason } : {}),
+    pools: s.pools.map((p) => {
+      const u = splitStratum(p.url);
+      return {
+        id: p.index,
+        stratumProtocol: protocolOf(p.url),
+        stratumURL: u.host,
+        stratumPort: u.port,
+        stratumUser: p.user,
+        stratumTLS: flag(u.tls),
+      };
+    }),
+    primaryPoolIndex: 0,
+    secondaryPoolIndex: 1,
+    useFallbackStratum: flag(s.pools.length > 1),
     stratumURL: p0?.host ?? '',
     stratumPort: p0?.port ?? 0,
     stratumUser: primary?.user ?? '',
+    stratumProtocol: primary ? protocolOf(primary.url) : 'SV1',
+    stratumTLS: flag(p0?.tls ?? false),
     fallbackStratumURL: p1?.host ?? '',
     fallbackStratumPort: p1?.port ?? 0,
     fallbackStratumUser: fallback?.user ?? '',
+    fallbackStratumProtocol: fallback ? protocolOf(fallback.url) : 'SV1',
+    fallbackStratumTLS: flag(p1?.tls ?? false),
     isUsingFallbackStratum: flag((s.pool?.index ?? 0) > 0),
     hostname: ctx.hostname,
     macAddr: ctx.macAddr,
@@ -102,10 +170,7 @@ export function systemInfo(s: MinerState, ctx: DeviceContext, version: string): 
     runningPartition: 'asicd',
   };
   if (chipTemps.length) info.temp = Math.max(...chipTemps.map((t) => t.celsius as number));
-  if (vr) info.vrTemp = vr.celsius;
   if (rpm !== undefined) info.fanrpm = rpm;
-  if (s.powerW !== undefined) info.power = s.powerW;
-  if (s.voltageMv !== undefined) info.coreVoltageActual = s.voltageMv;
   return info;
 }
 
@@ -128,29 +193,43 @@ export function asicInfo(s: MinerState, ctx: DeviceContext): Record<string, unkn
   };
 }
 
+/** ESP-Miner's statistics columns asicd keeps (units as ESP-Miner: GH/s, °C, mV, W, mA, %, rpm). */
 const STAT_COLUMNS: Record<string, SeriesName> = {
   hashrate: 'hashrate',
   asicTemp: 'temp',
   vrTemp: 'vrTemp',
+  asicVoltage: 'asicVoltage',
+  voltage: 'voltage',
   power: 'power',
+  current: 'current',
   fanSpeed: 'fanPercent',
   fanRpm: 'fanRpm',
 };
 
-/** GET /api/system/statistics[?columns=a,b]: ESP-Miner's column layout (rows end with the timestamp). */
+/**
+ * GET /api/system/statistics[?columns=a,b]: ESP-Miner's layout — `labels` name the columns and end with
+ * `timestamp`; each row holds the values then the ms since start (ESP-Miner: since boot).
+ */
 export function statistics(
   h: HashrateHistory,
   startedAt: number,
   now: number,
   columns?: string,
 ): Record<string, unknown> {
-  const wanted = (columns ? columns.split(',') : Object.keys(STAT_COLUMNS)).filter((c) => c in STAT_COLUMNS);
+  const asked = columns ? columns.split(',').filter((c) => c in STAT_COLUMNS) : [];
+  const wanted = asked.length
+    ? Object.keys(STAT_COLUMNS).filter((c) => asked.includes(c))
+    : Object.keys(STAT_COLUMNS);
   const w = h.window();
   const rows = w.time.map((t, i) => [
     ...wanted.map((c) => w.series[STAT_COLUMNS[c]!][i] ?? 0),
     Math.max(0, Math.round(t - startedAt)),
   ]);
-  return { currentTimestamp: Math.max(0, Math.round(now - startedAt)), labels: wanted, statistics: rows };
+  return {
+    currentTimestamp: Math.max(0, Math.round(now - startedAt)),
+    labels: [...wanted, 'timestamp'],
+    statistics: rows,
+  };
 }
 
 // ---- PATCH /api/system ------------------------------------------------------------------------------

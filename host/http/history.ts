@@ -6,8 +6,20 @@
  */
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import type { MinerSource, MinerState } from '../api/types.ts';
+import { axePower } from './axeos.ts';
 
-export const SERIES = ['hashrate', 'temp', 'vrTemp', 'fanRpm', 'fanPercent', 'power'] as const;
+/** Units: hashrate GH/s, temperatures °C, fan rpm and %, power W, input voltage and core voltage mV, current mA. */
+export const SERIES = [
+  'hashrate',
+  'temp',
+  'vrTemp',
+  'fanRpm',
+  'fanPercent',
+  'power',
+  'voltage',
+  'current',
+  'asicVoltage',
+] as const;
 export type SeriesName = (typeof SERIES)[number];
 
 export interface HistoryOptions {
@@ -63,15 +75,18 @@ export class HashrateHistory {
   /** Adds one sample from a snapshot (NaN marks "not measured"). */
   record(s: MinerState, time = this.clock.now()): void {
     const temps = s.temperatures.filter((t) => t.celsius !== null && !/^vr/i.test(t.name));
-    const vr = s.temperatures.find((t) => /^vr/i.test(t.name) && t.celsius !== null);
+    const p = axePower(s);
     const rpm = s.fan.rpm.find((r) => r !== null);
     const row: Record<SeriesName, number> = {
       hashrate: s.hashrate.now,
       temp: temps.length ? Math.max(...temps.map((t) => t.celsius as number)) : Number.NaN,
-      vrTemp: vr ? (vr.celsius as number) : Number.NaN,
+      vrTemp: p.vrTemp ?? Number.NaN,
       fanRpm: rpm ?? Number.NaN,
       fanPercent: s.fan.dutyPercent,
-      power: s.powerW ?? Number.NaN,
+      power: p.power ?? Number.NaN,
+      voltage: p.voltage ?? Number.NaN,
+      current: p.current ?? Number.NaN,
+      asicVoltage: p.coreVoltageActual ?? Number.NaN,
     };
     const i = this.head;
     this.times[i] = time;

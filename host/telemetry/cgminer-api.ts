@@ -314,6 +314,17 @@ function statsRecs(s: MinerState): Rec[] {
   });
   if (s.voltageMv !== undefined) rec.voltage = s.voltageMv;
   if (s.powerW !== undefined) rec.power = s.powerW;
+  // Board power (regulator / power monitor), asicd names: V, A, mV, °C, J/TH.
+  const pw = s.power;
+  if (pw) {
+    rec.power_state = pw.state;
+    rec.voltage_set = pw.setMv;
+    if (pw.inputV !== undefined) rec.voltage_input = pw.inputV;
+    if (pw.currentA !== undefined) rec.current = pw.currentA;
+    if (pw.vrTempC !== undefined) rec.temp_vr = pw.vrTempC;
+    if (pw.efficiencyJth !== undefined) rec.efficiency = pw.efficiencyJth;
+    if (pw.fault) rec.power_fault = pw.fault.reason;
+  }
   const version: Rec = { BMMiner: VERSION, Miner: `asicd ${VERSION}`, CompileTime: '', Type: s.board.model };
   return [version, rec];
 }

@@ -144,6 +144,50 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
       state_class: 'measurement',
     });
   }
+  // Board power (boards with a regulator or power monitor): base units, HA device classes.
+  const pw = state.power;
+  if (pw?.inputV !== undefined)
+    sensor('input_voltage', 'Input voltage', 'value_json.power.inputV', {
+      unit_of_measurement: 'V',
+      device_class: 'voltage',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    });
+  if (pw?.currentA !== undefined)
+    sensor('current', 'Current', 'value_json.power.currentA', {
+      unit_of_measurement: 'A',
+      device_class: 'current',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    });
+  if (pw?.vrTempC !== undefined)
+    sensor('vr_temperature', 'VR temperature', 'value_json.power.vrTempC', {
+      unit_of_measurement: '°C',
+      device_class: 'temperature',
+      state_class: 'measurement',
+      entity_category: 'diagnostic',
+    });
+  if (pw)
+    sensor('core_voltage_setting', 'Core voltage setting', 'value_json.power.setMv', {
+      unit_of_measurement: 'mV',
+      device_class: 'voltage',
+      entity_category: 'diagnostic',
+    });
+  if (pw?.powerW !== undefined)
+    sensor('efficiency', 'Efficiency', 'value_json.power.efficiencyJth | default(none)', {
+      unit_of_measurement: 'J/TH',
+      state_class: 'measurement',
+      icon: 'mdi:lightning-bolt-circle',
+    });
+  if (pw)
+    add('binary_sensor', 'power_fault', {
+      name: 'Power fault',
+      state_topic: topics.state,
+      value_template:
+        "{{ 'ON' if value_json.power is defined and value_json.power.fault is defined else 'OFF' }}",
+      device_class: 'problem',
+      entity_category: 'diagnostic',
+    });
   add('binary_sensor', 'mining', {
     name: 'Mining',
     state_topic: topics.state,
@@ -231,6 +275,20 @@ export function buildDiscovery(state: MinerState, opts: DiscoveryOptions): Disco
     options: state.pools.map(poolOption),
     icon: 'mdi:server-network',
   });
+  if (state.limits.voltageMv)
+    control('number', 'core_voltage_set', {
+      entity_category: 'config',
+      name: 'Core voltage',
+      state_topic: topics.state,
+      value_template: '{{ value_json.power.setMv if value_json.power is defined else none }}',
+      command_template: '{"command":"voltage","mv":{{ value }}}',
+      min: state.limits.voltageMv.min,
+      max: state.limits.voltageMv.max,
+      step: 1,
+      unit_of_measurement: 'mV',
+      device_class: 'voltage',
+      mode: 'box',
+    });
   control('button', 'fan_auto', {
     entity_category: 'config',
     name: 'Fan auto',

@@ -118,6 +118,25 @@ export function createMetricsRegistry(source: MinerSource): Registry {
   });
   gauge('asicd_voltage_volts', 'Measured board voltage in V (absent when not measured)', ['rail'], (g, s) => {
     if (s.voltageMv !== undefined) g.set({ rail: 'core' }, s.voltageMv / 1000);
+    if (s.power?.inputV !== undefined) g.set({ rail: 'input' }, s.power.inputV);
+  });
+  // Board power (boards with a power monitor or a regulator with telemetry), base units.
+  gauge('asicd_core_voltage_setting_volts', 'Core voltage set on the regulator, V', [], (g, s) => {
+    if (s.power) g.set(s.power.setMv / 1000);
+  });
+  gauge('asicd_current_amperes', 'Measured current, A (absent when not measured)', ['rail'], (g, s) => {
+    if (s.power?.currentA !== undefined) g.set({ rail: 'core' }, s.power.currentA);
+  });
+  gauge(
+    'asicd_efficiency_joules_per_terahash',
+    'J/TH from measured power and the measured 1 min hashrate',
+    [],
+    (g, s) => {
+      if (s.power?.efficiencyJth !== undefined) g.set(s.power.efficiencyJth);
+    },
+  );
+  gauge('asicd_power_fault', '1 while a power fault is latched (chips stopped, core off)', [], (g, s) => {
+    if (s.power) g.set(s.power.fault ? 1 : 0);
   });
   gauge('asicd_best_difficulty_lifetime', 'Best share difficulty across restarts (state file)', [], (g, s) =>
     g.set(s.lifetime?.bestDifficulty ?? s.bestDifficulty.allTime),

@@ -479,6 +479,7 @@ function discoveryShape(s: MinerState): string {
     s.limits,
     s.powerW === undefined,
     s.voltageMv === undefined,
+    s.power ? [s.power.inputV, s.power.currentA, s.power.vrTempC].map((x) => x === undefined) : null,
   ]);
 }
 

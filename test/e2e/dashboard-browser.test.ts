@@ -183,7 +183,7 @@ test('dashboard in headless Chromium: live numbers, chart, settings via PATCH â†
   });
   assert.equal(raw, 401, 'PATCH without a token from the page');
   const info = (await (await fetch(`${url}api/system/info`)).json()) as Record<string, unknown>;
-  assert.equal(info.miningPaused, 0, 'not paused');
+  assert.equal(info.miningPaused, false, 'not paused (a boolean, as ESP-Miner sends it)');
   assert.equal(info.frequency, 500, 'frequency unchanged by the refused PATCH');
 
   // Offline: every request the page made stayed on the daemon's origin.

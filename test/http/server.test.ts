@@ -379,7 +379,7 @@ describe('HTTP server', () => {
       clock.advance(10_000);
       const r = await call(http, 'GET', '/api/system/statistics?columns=hashrate,asicTemp,nonsense');
       const s = r.json as { labels: string[]; statistics: number[][]; currentTimestamp: number };
-      assert.deepEqual(s.labels, ['hashrate', 'asicTemp']);
+      assert.deepEqual(s.labels, ['hashrate', 'asicTemp', 'timestamp']);
       assert.equal(s.statistics.length, 3);
       assert.deepEqual(s.statistics[2], [1210.5, 61.25, 20_000]);
       assert.equal(s.currentTimestamp, 20_000);
