@@ -414,6 +414,10 @@ export interface MinerControl {
   setVoltage?(mv: number): Promise<number>;
   /** Clears a latched power fault; mining resumes through the normal bring-up. */
   clearFault?(): Promise<void>;
+  /** Sets the fan controller's target temperature (°C) live; rejects outside 30 .. overheat limit − 1. */
+  setTargetTemp?(celsius: number): Promise<number>;
+  /** Replaces the pool list live: the old connections are drained and closed, the first pool is tried first. */
+  setPools?(pools: NewPool[]): Promise<void>;
 }
 
 export type Unsubscribe = () => void;

@@ -242,33 +242,75 @@ export const IGNORED_FIELDS = [
   'flipscreen',
   'invertscreen',
   'displayTimeout',
+  'displayOffset',
   'overclockEnabled',
   'statsFrequency',
   'display',
   'rotation',
+  'useCustomWWW',
+  'useFallbackStratum',
   'stratumSuggestedDifficulty',
   'stratumExtranonceSubscribe',
+  'stratumCert',
+  'stratumDecodeCoinbase',
   'fallbackStratumSuggestedDifficulty',
   'fallbackStratumExtranonceSubscribe',
+  'fallbackStratumCert',
+  'fallbackStratumDecodeCoinbase',
 ] as const;
+
+const FLAG = { type: ['integer', 'boolean'] } as const;
+const POOL_FIELDS = {
+  stratumURL: { type: 'string', minLength: 1, maxLength: 255 },
+  stratumPort: { type: 'integer', minimum: 1, maximum: 65535 },
+  stratumUser: { type: 'string', minLength: 1, maxLength: 255 },
+  stratumPassword: { type: 'string', maxLength: 255 },
+  stratumTLS: { type: ['integer', 'boolean'], description: '0 = plain TCP, 1 = TLS (stratum+ssl)' },
+  stratumProtocol: { type: 'string', enum: ['SV1', 'SV2'] },
+} as const;
+const prefixed = (prefix: string) =>
+  Object.fromEntries(
+    Object.entries(POOL_FIELDS).map(([k, v]) => [`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`, v]),
+  );
 
 /** The JSON schema of the PATCH body (Fastify validates types before patchPlan checks ranges). */
 export const PATCH_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    stratumURL: { type: 'string', minLength: 1, maxLength: 255 },
-    stratumPort: { type: 'integer', minimum: 1, maximum: 65535 },
-    stratumUser: { type: 'string', minLength: 1, maxLength: 255 },
-    stratumPassword: { type: 'string', maxLength: 255 },
+    ...POOL_FIELDS,
     fallbackStratumURL: { type: 'string', maxLength: 255 },
-    fallbackStratumPort: { type: 'integer', minimum: 1, maximum: 65535 },
-    fallbackStratumUser: { type: 'string', maxLength: 255 },
-    fallbackStratumPassword: { type: 'string', maxLength: 255 },
+    ...Object.fromEntries(Object.entries(prefixed('fallback')).filter(([k]) => k !== 'fallbackStratumURL')),
+    pools: {
+      type: 'array',
+      maxItems: 8,
+      description: 'ESP-Miner v2.15 pool list: id 0 = primary, id 1 = fallback',
+      items: {
+        type: 'object',
+        required: ['id'],
+        additionalProperties: false,
+        properties: {
+          id: { type: 'integer', minimum: 0, maximum: 7 },
+          ...POOL_FIELDS,
+          stratumURL: { type: 'string', maxLength: 255 },
+          stratumSuggestedDifficulty: {},
+          stratumExtranonceSubscribe: {},
+          stratumCert: {},
+          stratumDecodeCoinbase: {},
+          stratumV2ChannelType: {},
+          stratumV2AuthorityPubkey: {},
+          stratumV2RequireAuth: {},
+        },
+      },
+    },
+    primaryPoolIndex: { type: 'integer', minimum: 0 },
+    secondaryPoolIndex: { type: 'integer', minimum: 0 },
     frequency: { type: 'number', description: 'MHz, within /api/system/asic frequencyRange' },
-    coreVoltage: { type: 'number', description: 'mV' },
-    autofanspeed: { type: ['integer', 'boolean'], description: '1 = automatic (PID), 0 = manual fanspeed' },
-    fanspeed: { type: 'number', description: 'manual fan duty, %' },
+    coreVoltage: { type: 'number', description: 'mV, within the board regulator window' },
+    autofanspeed: { ...FLAG, description: '1 = automatic (PID), 0 = manual fan speed' },
+    manualFanSpeed: { type: 'number', description: 'manual fan duty, % (ESP-Miner ≥ 2.11)' },
+    fanspeed: { type: 'number', description: 'manual fan duty, % (ESP-Miner ≤ 2.10 name)' },
+    minFanSpeed: { type: 'number', description: "% — asicd keeps the board's minimum; lower is refused" },
     temptarget: { type: 'number', description: 'fan PID target, °C' },
     overheat_mode: { type: 'integer', minimum: 0, maximum: 1 },
     ...Object.fromEntries(IGNORED_FIELDS.map((f) => [f, {}])),
@@ -301,6 +343,12 @@ function poolUrl(raw: string, port: number | undefined, old: PersistedPool | und
   return `${scheme}://${m[2]}:${p}`;
 }
 
+function withTls(url: string, tls: boolean): string {
+  const s = splitStratum(url);
+  if (/^stratum2\+/i.test(url)) return url;
+  return `${tls ? 'stratum+ssl' : 'stratum+tcp'}://${s.host}:${s.port}`;
+}
+
 function withPort(url: string, port: number): string {
   const s = splitStratum(url);
   return `${s.tls ? 'stratum+ssl' : 'stratum+tcp'}://${s.host}:${port}`;
@@ -329,12 +377,27 @@ export function patchPlan(body: Record<string, unknown>, s: MinerState, ctx: Dev
     plan.coreVoltageMv = cv;
   }
   const auto = body.autofanspeed;
-  const duty = num('fanspeed');
-  if (duty !== undefined) range('fanspeed', duty, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
+  if (
+    body.manualFanSpeed !== undefined &&
+    body.fanspeed !== undefined &&
+    body.manualFanSpeed !== body.fanspeed
+  )
+    throw new PatchError('manualFanSpeed and fanspeed disagree (both set the manual duty)');
+  const duty = num('manualFanSpeed') ?? num('fanspeed');
+  const minFan = num('minFanSpeed');
+  if (minFan !== undefined) {
+    if (!(minFan >= s.limits.fanPercent.min) || minFan > 100)
+      throw new PatchError(
+        `minFanSpeed ${minFan} % is below the board's minimum airflow while hashing (${s.limits.fanPercent.min} %)`,
+      );
+    plan.ignored.push('minFanSpeed');
+  }
+  if (duty !== undefined)
+    range('manualFanSpeed', duty, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
   if (auto === 1 || auto === true) plan.fan = { mode: 'auto' };
   else if (auto === 0 || auto === false) {
     const percent = duty ?? s.fan.dutyPercent;
-    range('fanspeed', percent, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
+    range('manualFanSpeed', percent, s.limits.fanPercent.min, s.limits.fanPercent.max, '%');
     plan.fan = { mode: 'manual', percent };
   } else if (auto !== undefined) throw new PatchError('autofanspeed must be 0 or 1');
   else if (duty !== undefined) plan.fan = { mode: 'manual', percent: duty };
@@ -346,25 +409,44 @@ export function patchPlan(body: Record<string, unknown>, s: MinerState, ctx: Dev
   if (body.overheat_mode === 1) throw new PatchError('overheat_mode can only be cleared (0); asicd sets it');
   if (body.overheat_mode === 0) plan.ignored.push('overheat_mode');
 
-  const stratum = [
-    'stratumURL',
-    'stratumPort',
-    'stratumUser',
-    'stratumPassword',
-    'fallbackStratumURL',
-    'fallbackStratumPort',
-    'fallbackStratumUser',
-    'fallbackStratumPassword',
-  ];
-  if (stratum.some((k) => k in body)) {
+  // ESP-Miner v2.15's `pools` list: id 0 is the primary, id 1 the fallback (the legacy fields' slots).
+  if (body.primaryPoolIndex !== undefined && body.primaryPoolIndex !== 0)
+    throw new PatchError('primaryPoolIndex: asicd keeps the primary pool at index 0 (reorder with pools[])');
+  if (body.secondaryPoolIndex !== undefined && body.secondaryPoolIndex !== 1)
+    throw new PatchError('secondaryPoolIndex: asicd keeps the fallback pool at index 1');
+  if (body.primaryPoolIndex !== undefined) plan.ignored.push('primaryPoolIndex');
+  if (body.secondaryPoolIndex !== undefined) plan.ignored.push('secondaryPoolIndex');
+  const fields = { ...body };
+  for (const item of (body.pools as Array<Record<string, unknown>> | undefined) ?? []) {
+    const id = item.id as number;
+    if (id > 1)
+      throw new PatchError(`pools[id=${id}]: asicd takes the primary (id 0) and fallback (id 1) here`);
+    const prefix = id === 0 ? '' : 'fallback';
+    for (const k of Object.keys(POOL_FIELDS)) {
+      if (!(k in item)) continue;
+      const name = prefix ? `${prefix}${k[0]!.toUpperCase()}${k.slice(1)}` : k;
+      if (name in body) throw new PatchError(`${name} is set both directly and in pools[id=${id}]`);
+      fields[name] = item[k];
+    }
+  }
+  for (const p of ['stratumProtocol', 'fallbackStratumProtocol'])
+    if (fields[p] === 'SV2')
+      throw new PatchError(
+        `${p}: SV2 pools are set with their URL (stratum2+tcp://host:port/<authority key>) in --pool or the config file`,
+      );
+  const stratum = Object.keys(POOL_FIELDS).flatMap((k) => [k, `fallback${k[0]!.toUpperCase()}${k.slice(1)}`]);
+  if (stratum.some((k) => k in fields && !/Protocol$/.test(k))) {
     const pools = ctx.pools.map((p) => ({ ...p }));
+    const body = fields;
     const edit = (i: number, prefix: string) => {
       const U = prefix ? `${prefix}StratumURL` : 'stratumURL';
       const P = prefix ? `${prefix}StratumPort` : 'stratumPort';
       const N = prefix ? `${prefix}StratumUser` : 'stratumUser';
       const W = prefix ? `${prefix}StratumPassword` : 'stratumPassword';
-      if (![U, P, N, W].some((k) => k in body)) return;
+      const T = prefix ? `${prefix}StratumTLS` : 'stratumTLS';
+      if (![U, P, N, W, T].some((k) => k in body)) return;
       const url = body[U] as string | undefined;
+      const tls = body[T] === undefined ? undefined : body[T] === true || Number(body[T]) >= 1;
       if (url === '' && i > 0) {
         if ([P, N, W].some((k) => body[k] !== undefined && body[k] !== ''))
           throw new PatchError(`${U} is empty but other ${prefix} pool fields are set`);
@@ -374,13 +456,14 @@ export function patchPlan(body: Record<string, unknown>, s: MinerState, ctx: Dev
       const old = pools[i];
       if (!old && url === undefined) throw new PatchError(`${U} is needed to add pool ${i}`);
       const port = body[P] as number | undefined;
+      const base =
+        url !== undefined
+          ? poolUrl(url, port, old)
+          : port !== undefined
+            ? withPort(old!.url, port)
+            : old!.url;
       const next: PersistedPool = {
-        url:
-          url !== undefined
-            ? poolUrl(url, port, old)
-            : port !== undefined
-              ? withPort(old!.url, port)
-              : old!.url,
+        url: tls === undefined ? base : withTls(base, tls),
         user: (body[N] as string | undefined) ?? old?.user ?? pools[0]?.user ?? '',
         pass: (body[W] as string | undefined) ?? old?.pass ?? 'x',
       };

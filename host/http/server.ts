@@ -18,6 +18,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { sanitizePoolUrl } from '../api/sanitize.ts';
 import type { MinerEvent, MinerSource, MinerState } from '../api/types.ts';
 import type { PersistentSource } from '../state/persistent.ts';
 import { VERSION } from '../version.ts';
@@ -93,6 +94,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 const ERROR = { type: 'object', properties: { error: { type: 'string' }, applied: { type: 'object' } } };
+const MESSAGE = { type: 'object', properties: { message: { type: 'string' } } };
 const WRITE_SCHEMA_RESPONSE = { 400: ERROR, 401: ERROR, 403: ERROR, 409: ERROR };
 const PATCH_RESPONSE = {
   ...WRITE_SCHEMA_RESPONSE,
@@ -237,44 +239,62 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     async (req, reply) => {
       let plan: PatchPlan;
       const s = state();
+      const c = src.control;
       try {
         plan = patchPlan(req.body as Record<string, unknown>, s, device());
-        if (plan.coreVoltageMv !== undefined)
-          throw new PatchError(
-            `coreVoltage: setting the core voltage is not supported by asicd on this board (the regulator is driven at its default ${o.device.voltageMv.default} mV)`,
-          );
+        if (plan.coreVoltageMv !== undefined) {
+          const w = s.limits.voltageMv;
+          if (!w || !c.setVoltage)
+            throw new PatchError(
+              `coreVoltage: this board's core voltage cannot be set (no settable regulator; see asicd boards)`,
+            );
+          if (!(plan.coreVoltageMv >= w.min && plan.coreVoltageMv <= w.max))
+            throw new PatchError(
+              `coreVoltage ${plan.coreVoltageMv} mV is outside the board's regulator window ${w.min}..${w.max} mV`,
+            );
+        }
       } catch (err) {
         if (err instanceof PatchError) return reply.code(400).send({ error: err.message });
         throw err;
       }
       const applied: Record<string, unknown> = {};
       const restartRequired: string[] = [];
+      const needsSave = (plan.targetTempC !== undefined && !c.setTargetTemp) || (plan.pools && !c.setPools);
+      if (needsSave && !o.persistent)
+        return reply.code(409).send({
+          error: 'no state file: pool and temperature-target changes cannot be saved (set --state-file)',
+          applied,
+        });
       try {
-        if (plan.frequency !== undefined) applied.frequency = await src.control.setFrequency(plan.frequency);
+        if (plan.frequency !== undefined) applied.frequency = await c.setFrequency(plan.frequency);
+        if (plan.coreVoltageMv !== undefined) applied.coreVoltage = await c.setVoltage!(plan.coreVoltageMv);
         if (plan.fan) {
-          await src.control.setFan(plan.fan);
+          await c.setFan(plan.fan);
           applied.fan = plan.fan;
+        }
+        if (plan.targetTempC !== undefined) {
+          if (c.setTargetTemp) {
+            applied.temptarget = await c.setTargetTemp(plan.targetTempC);
+            o.device.targetTempC = plan.targetTempC;
+          } else {
+            o.persistent!.saveSettings({ 'thermal.targetTemp': plan.targetTempC });
+            restartRequired.push('temptarget');
+          }
+        }
+        if (plan.pools) {
+          if (c.setPools) {
+            await c.setPools(plan.pools);
+            applied.pools = plan.pools.map((p) => sanitizePoolUrl(p.url));
+          } else {
+            o.persistent!.saveSettings({ pools: plan.pools });
+            restartRequired.push('stratum');
+          }
+          o.device.pools = plan.pools;
         }
       } catch (err) {
         return reply.code(409).send({ error: (err as Error).message, applied });
       }
       const saved: string[] = [];
-      if (plan.targetTempC !== undefined || plan.pools) {
-        if (!o.persistent)
-          return reply.code(409).send({
-            error: 'no state file: pool and temperature-target changes cannot be saved (set --state-file)',
-            applied,
-          });
-        if (plan.targetTempC !== undefined) {
-          o.persistent.saveSettings({ 'thermal.targetTemp': plan.targetTempC });
-          restartRequired.push('temptarget');
-        }
-        if (plan.pools) {
-          o.persistent.saveSettings({ pools: plan.pools });
-          o.device.pools = plan.pools;
-          restartRequired.push('stratum');
-        }
-      }
       if (o.persistent?.stateFile) saved.push(...Object.keys(o.persistent.settings));
       log.info('settings.patched', { applied, restartRequired, ignored: plan.ignored });
       return { applied, saved, restartRequired, ignored: plan.ignored };
@@ -285,7 +305,12 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       path,
       {
         ...writeRoute,
-        schema: { ...writeRoute.schema, tags: ['axeos'], summary, response: WRITE_SCHEMA_RESPONSE },
+        schema: {
+          ...writeRoute.schema,
+          tags: ['axeos'],
+          summary,
+          response: { ...WRITE_SCHEMA_RESPONSE, 200: MESSAGE },
+        },
       },
       async (_req, reply) => {
         try {
@@ -294,7 +319,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
           return reply.code(409).send({ error: (err as Error).message });
         }
         log.info('http.action', { path });
-        return reply.type('text/plain').send(message);
+        return { message };
       },
     );
   action(
@@ -307,9 +332,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     '/api/system/pause',
     'Pause hashing (fans stay under thermal control)',
     () => src.control.pause(),
-    'Mining paused.',
+    'Mining paused',
   );
-  action('/api/system/resume', 'Resume hashing', () => src.control.resume(), 'Mining resumed.');
+  action('/api/system/resume', 'Resume hashing', () => src.control.resume(), 'Mining resumed');
   const identifyListeners = new Set<() => void>();
   action(
     '/api/system/identify',
@@ -318,7 +343,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       log.warn('identify', { message: 'identify requested over HTTP' });
       for (const l of identifyListeners) l();
     },
-    'Identifying.',
+    'The device says "Hi!" for 30 seconds.',
   );
 
   // ---- asicd routes ------------------------------------------------------------------------------

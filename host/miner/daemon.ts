@@ -28,6 +28,7 @@ import type {
   MinerSource,
   MinerState,
   MiningState,
+  NewPool,
   Unsubscribe,
 } from '../api/types.ts';
 import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../stratum/pool-manager.ts';
@@ -838,6 +839,31 @@ export class Miner implements MinerSource {
             },
           }
         : {}),
+      setTargetTemp: async (c: number) => {
+        const limit = this.o.maxTempC ?? this.o.board.limits.maxTempC;
+        if (!Number.isFinite(c) || c < 30 || c > limit - 1)
+          throw new Error(
+            `temperature target ${c} °C outside 30..${limit - 1} °C (overheat limit ${limit} °C)`,
+          );
+        this.thermal.setTarget(c);
+        this.log.info('thermal.target', { celsius: c });
+        this.changed();
+        return c;
+      },
+      setPools: async (pools: NewPool[]) => {
+        if (pools.length === 0) throw new Error('at least one pool is needed');
+        const keep = this.o.pools[0];
+        const next = pools.map((p) => ({
+          ...(keep?.suggestDifficulty !== undefined ? { suggestDifficulty: keep.suggestDifficulty } : {}),
+          url: p.url,
+          user: p.user,
+          password: p.pass,
+        }));
+        await this.pools.setPools(next);
+        this.o.pools = next;
+        while (this.ledgers.length < next.length) this.ledgers.push(new ShareLedger());
+        this.changed();
+      },
       restart: async () => {
         const wasPaused = this.paused;
         this.paused = true;

@@ -171,6 +171,24 @@ export class PersistentSource implements MinerSource {
     if (c.disablePool) this.control.disablePool = (i) => c.disablePool!(i);
     if (c.addPool) this.control.addPool = (p) => c.addPool!(p);
     if (c.quit) this.control.quit = () => c.quit!();
+    // Run-time changes of these persist too, whichever channel made them (HTTP, MQTT, Node-RED).
+    if (c.setVoltage)
+      this.control.setVoltage = async (mv) => {
+        const applied = await c.setVoltage!(mv);
+        this.saveSettings({ voltage: applied });
+        return applied;
+      };
+    if (c.setTargetTemp)
+      this.control.setTargetTemp = async (t) => {
+        const applied = await c.setTargetTemp!(t);
+        this.saveSettings({ 'thermal.targetTemp': applied });
+        return applied;
+      };
+    if (c.setPools)
+      this.control.setPools = async (pools) => {
+        await c.setPools!(pools);
+        this.saveSettings({ pools: pools.map((p) => ({ url: p.url, user: p.user, pass: p.pass })) });
+      };
   }
 
   get stateFile(): string | undefined {

@@ -17,7 +17,7 @@ import { type Logger, silentLogger } from '../../lib/log.ts';
 export const STATE_VERSION = 1;
 
 /** Config keys that run-time changes may set (the rest of the config is the user's file). */
-export const PERSISTED_KEYS = ['frequency', 'fan', 'thermal.targetTemp', 'pools'] as const;
+export const PERSISTED_KEYS = ['frequency', 'fan', 'thermal.targetTemp', 'pools', 'voltage'] as const;
 export type PersistedKey = (typeof PERSISTED_KEYS)[number];
 
 export interface PersistedPool {
@@ -31,6 +31,8 @@ export interface Settings {
   fan?: 'auto' | number;
   'thermal.targetTemp'?: number;
   pools?: PersistedPool[];
+  /** Core voltage, mV (boards with a settable regulator). */
+  voltage?: number;
 }
 
 export interface Lifetime {

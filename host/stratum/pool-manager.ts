@@ -16,6 +16,7 @@
  *   const outcome = await pm.submit({ poolToken, jobId, extranonce2, ntime, nonce, versionBits, difficulty });
  *   pm.getStatus();                            // snapshot: pool, user (never the password), state, accounting
  *   pm.switchTo(1);                            // manual switch; that pool becomes the preferred one
+ *   await pm.setPools([{ url, user }, ...]);   // new pool list at run time (old connections drained)
  *   await pm.stop();                           // resolves once pending submits are answered or given up
  *
  * Rules (all decided by the pure state machine in policy.ts; this class carries out its actions and arms
@@ -349,7 +350,7 @@ export class PoolManager<
   Share extends ManagedShareBase = ShareSubmission,
   Pool extends ManagedPoolConfig = PoolConfig,
 > extends EventEmitter<ManagerEvents<Job, Share>> {
-  private readonly o: PoolManagerOptions<Job, Share, Pool>;
+  private o: PoolManagerOptions<Job, Share, Pool>;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly clients: ManagedClient<Job, Share>[];
@@ -357,7 +358,7 @@ export class PoolManager<
   private readonly lastJob: Array<ManagedPoolJob<Job> | undefined>;
   private readonly tokenPool = new Map<string, number>();
   /** The decisions (which pool, when, healthy or not); this class only carries them out. */
-  private readonly policy: PoolPolicy;
+  private policy: PoolPolicy;
   private policyTimer: TimerHandle | undefined;
   private policyTimerAt: number | undefined;
   private submitSeq = 0;
@@ -371,8 +372,16 @@ export class PoolManager<
     this.o = opts;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child('pools');
-    this.policy = new PoolPolicy({
-      pools: opts.pools.length,
+    this.policy = this.makePolicy(opts.pools.length);
+    this.clients = opts.pools.map((p, i) => this.makeClient(p, i));
+    this.accounting = opts.pools.map((p) => emptyAccounting(opts.bestShareAllTime?.[p.url] ?? 0));
+    this.lastJob = opts.pools.map(() => undefined);
+  }
+
+  private makePolicy(pools: number): PoolPolicy {
+    const opts = this.o;
+    return new PoolPolicy({
+      pools,
       ...(opts.failuresBeforeSwitch !== undefined ? { failuresBeforeSwitch: opts.failuresBeforeSwitch } : {}),
       ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
       ...(opts.random !== undefined ? { random: opts.random } : {}),
@@ -385,9 +394,6 @@ export class PoolManager<
       ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
       ...(opts.stableMs !== undefined ? { stableMs: opts.stableMs } : {}),
     });
-    this.clients = opts.pools.map((p, i) => this.makeClient(p, i));
-    this.accounting = opts.pools.map((p) => emptyAccounting(opts.bestShareAllTime?.[p.url] ?? 0));
-    this.lastJob = opts.pools.map(() => undefined);
   }
 
   private get submitTimeoutMs(): number {
@@ -433,11 +439,44 @@ export class PoolManager<
     }
     const id = ++this.submitSeq;
     const result = this.clients[idx]!.submit(share);
-    this.run(this.policy.submitSent(idx, id, this.clock.now()));
+    const policy = this.policy;
+    this.run(policy.submitSent(idx, id, this.clock.now()));
     return result.then((outcome) => {
-      this.run(this.policy.submitEnded(idx, id, outcome, this.clock.now()));
+      // A reply that comes after setPools() belongs to a policy that is gone.
+      if (this.policy === policy) this.run(policy.submitEnded(idx, id, outcome, this.clock.now()));
       return outcome;
     });
+  }
+
+  /**
+   * Replaces the pool list at run time (the user changed the pools): the old connections are drained
+   * (pending submits answered or given up within `drainMs`) and closed — their jobs' shares end as
+   * stale-local — then the new list starts as at start(), preferring its first pool. A pool whose URL and
+   * user are unchanged keeps its accounting. Events of the old connections are ignored from here on.
+   */
+  async setPools(pools: Pool[], drainMs = 1000): Promise<void> {
+    if (pools.length === 0) throw new Error('pools: at least one pool is required');
+    const running = this.policy.state !== 'stopped';
+    this.policy.stop();
+    this.clock.clearTimeout(this.policyTimer);
+    this.policyTimer = this.policyTimerAt = undefined;
+    const oldPools = this.o.pools;
+    const oldClients = this.clients.splice(0);
+    const oldAccounting = this.accounting.splice(0);
+    this.lastJob.splice(0);
+    this.tokenPool.clear();
+    this.announcedMask = undefined;
+    this.o = { ...this.o, pools };
+    this.policy = this.makePolicy(pools.length);
+    for (const [i, p] of pools.entries()) {
+      this.clients.push(this.makeClient(p, i));
+      const k = oldPools.findIndex((q) => q.url === p.url && q.user === p.user);
+      this.accounting.push(oldAccounting[k] ?? emptyAccounting(this.o.bestShareAllTime?.[p.url] ?? 0));
+      this.lastJob.push(undefined);
+    }
+    this.log.info('pools.replaced', { pools: pools.map((p) => p.url), was: oldPools.map((p) => p.url) });
+    await Promise.all(oldClients.map((c) => c.drain(drainMs)));
+    if (running) this.run(this.policy.start(this.clock.now()));
   }
 
   /** Manual switch: `index` becomes the preferred pool (failover returns to it). */
@@ -560,21 +599,24 @@ export class PoolManager<
       // (a stratum2+tcp:// pool gets the Stratum V2 client, which emits and takes the same types).
       (createBitcoinClient as unknown as CreateManagedClient<Job, Share, Pool>);
     const c = factory(p, i, common);
+    // After setPools() the old clients may still report (drain, close): they no longer steer anything.
+    const live = () => this.clients[i] === c;
     c.on('connected', ({ poolToken }) => {
+      if (!live()) return;
       this.tokenPool.set(poolToken, i);
       if (this.tokenPool.size > MAX_TOKENS) this.tokenPool.delete(this.tokenPool.keys().next().value!);
       this.policy.connected(i, this.clock.now());
     });
-    c.on('job', (j) => this.onJob(i, j));
-    c.on('ready', () => this.run(this.policy.ready(i, this.clock.now())));
-    c.on('disconnected', (ev) => this.run(this.policy.disconnected(i, ev, this.clock.now())));
-    c.on('shareResult', (r) => this.onShareResult(i, r));
+    c.on('job', (j) => live() && this.onJob(i, j));
+    c.on('ready', () => live() && this.run(this.policy.ready(i, this.clock.now())));
+    c.on('disconnected', (ev) => live() && this.run(this.policy.disconnected(i, ev, this.clock.now())));
+    c.on('shareResult', (r) => live() && this.onShareResult(i, r));
     c.on('difficulty', ({ difficulty }) => {
-      if (this.policy.active === i) this.emit('difficulty', { poolIndex: i, difficulty });
+      if (live() && this.policy.active === i) this.emit('difficulty', { poolIndex: i, difficulty });
     });
     // A client's mask changes are not passed on per message: the mask travels with the jobs and is
     // announced once per job boundary (emitJob), so a flood of set_version_mask costs no chip writes.
-    c.on('message', ({ text }) => this.emit('message', { poolIndex: i, text }));
+    c.on('message', ({ text }) => live() && this.emit('message', { poolIndex: i, text }));
     return c;
   }
 

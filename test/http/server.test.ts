@@ -216,11 +216,22 @@ describe('HTTP server', () => {
         [{ frequency: 801 }, /frequency 801 MHz is outside the board's range 200\.\.800/],
         [{ frequency: 100 }, /outside the board's range/],
         [{ frequency: '550' }, /must be number/],
-        [{ fanspeed: 10 }, /fanspeed 10 % is outside the board's range 20\.\.100/],
-        [{ autofanspeed: 0, fanspeed: 101 }, /fanspeed/],
+        [{ fanspeed: 10 }, /manualFanSpeed 10 % is outside the board's range 20\.\.100/],
+        [{ manualFanSpeed: 10 }, /manualFanSpeed 10 % is outside/],
+        [{ autofanspeed: 0, fanspeed: 101 }, /manualFanSpeed/],
+        [{ manualFanSpeed: 50, fanspeed: 60 }, /disagree/],
+        [{ minFanSpeed: 5 }, /minFanSpeed 5 % is below the board's minimum airflow/],
         [{ temptarget: 90 }, /temptarget 90 °C/],
         [{ coreVoltage: 1500 }, /coreVoltage 1500 mV is outside/],
-        [{ coreVoltage: 1200 }, /not supported by asicd/],
+        [{ coreVoltage: 1200 }, /core voltage cannot be set/],
+        [{ pools: [{ id: 2, stratumURL: 'x.example' }] }, /primary \(id 0\) and fallback \(id 1\)/],
+        [{ pools: [{ stratumURL: 'x.example' }] }, /must have required property 'id'/],
+        [
+          { stratumURL: 'a.example', pools: [{ id: 0, stratumURL: 'b.example' }] },
+          /both directly and in pools/,
+        ],
+        [{ stratumProtocol: 'SV2' }, /SV2 pools are set with their URL/],
+        [{ primaryPoolIndex: 3 }, /primaryPoolIndex/],
         [{ stratumPort: 70000 }, /stratumPort/],
         [{ stratumURL: 'bad host/with path' }, /not a host name/],
         [{ frequncy: 500 }, /must NOT have additional properties/],
@@ -250,6 +261,48 @@ describe('HTTP server', () => {
       const info = await call(http, 'GET', '/api/system/info');
       assert.equal(info.json?.frequency, 600);
       assert.equal(info.json?.autofanspeed, 0);
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('ESP-Miner v2.15 pools[] and stratumTLS map onto the primary and fallback pools', async () => {
+    const file = join(dir, 'pools.state.json');
+    const { http } = await start({}, file);
+    try {
+      const r = await call(http, 'PATCH', '/api/system', {
+        body: {
+          pools: [
+            { id: 0, stratumURL: 'tls.example', stratumPort: 4443, stratumTLS: 1, stratumUser: 'bc1q.a' },
+            {
+              id: 1,
+              stratumURL: 'plain.example',
+              stratumPort: 3334,
+              stratumUser: 'bc1q.b',
+              stratumPassword: 'p',
+            },
+          ],
+          primaryPoolIndex: 0,
+          secondaryPoolIndex: 1,
+          useFallbackStratum: 1,
+          minFanSpeed: 30,
+        },
+        token: TOKEN,
+      });
+      assert.equal(r.status, 200, r.text);
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { settings: Record<string, unknown> };
+      assert.deepEqual(saved.settings.pools, [
+        { url: 'stratum+ssl://tls.example:4443', user: 'bc1q.a', pass: 'x' },
+        { url: 'stratum+tcp://plain.example:3334', user: 'bc1q.b', pass: 'p' },
+      ]);
+      assert.deepEqual((r.json?.ignored as string[]).sort(), [
+        'minFanSpeed',
+        'primaryPoolIndex',
+        'secondaryPoolIndex',
+        'useFallbackStratum',
+      ]);
+      const act = await call(http, 'POST', '/api/system/pause', { token: TOKEN });
+      assert.deepEqual(act.json, { message: 'Mining paused' }, 'ESP-Miner answers actions with JSON');
     } finally {
       await http.close();
     }
