@@ -295,7 +295,7 @@ describe('HTTP server', () => {
         { url: 'stratum+ssl://tls.example:4443', user: 'bc1q.a', pass: 'x' },
         { url: 'stratum+tcp://plain.example:3334', user: 'bc1q.b', pass: 'p' },
       ]);
-      assert.deepEqual((r.json?.ignored as string[]).sort(), [
+      assert.deepEqual([...((r.json?.ignored as string[]) ?? [])].sort(), [
         'minFanSpeed',
         'primaryPoolIndex',
         'secondaryPoolIndex',

@@ -45,7 +45,10 @@ test('a truncated or corrupted file is moved aside with a reason; an empty state
     ['\0\0\0\0', /not valid JSON/],
     [JSON.stringify({ ...good, version: 99 }), /version 99/],
     [JSON.stringify({ ...good, lifetime: { ...good.lifetime, accepted: -1 } }), /lifetime\.accepted/],
-    [JSON.stringify({ ...good, settings: { voltage: 2000 } }), /settings\.voltage is not a persisted key/],
+    [
+      JSON.stringify({ ...good, settings: { 'http.token': 'x' } }),
+      /settings\.http\.token is not a persisted key/,
+    ],
     [JSON.stringify({ ...good, settings: { pools: 'x' } }), /settings\.pools/],
   ];
   for (const [text, reason] of cases) {
