@@ -180,6 +180,8 @@ export class Miner implements MinerSource {
     this.pools = new PoolManager({
       // Pending submits get what the shutdown budget leaves after the chips idled (see stop()).
       stopTimeoutMs: SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS - 400,
+      // Standby pools answer a probe every minute, so the API can say they are alive (cgminer's way).
+      standbyProbeMs: 60_000,
       ...o.pool,
       pools: o.pools,
       versionRollingMask: versionMask,

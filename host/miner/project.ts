@@ -201,16 +201,24 @@ function sensorName(i: number, raw: string, limits: (number | undefined)[], chip
 }
 
 /**
- * A pool's status for the API: the pool mining now and a session that is up are alive; a pool whose last
- * attempts failed is dead; a standby pool not known to be down (never needed yet, or its last session was
- * healthy) is alive, as cgminer shows it.
+ * A pool's status for the API: the pool mining now and a session that is up are alive; a standby pool is
+ * what its last probe found (alive: it answered subscribe, authorize and sent a job; dead: it did not);
+ * a pool whose last attempts failed is dead; a standby pool not probed yet and not known to be down is
+ * alive, as cgminer shows it.
  */
 export function poolStatus(
-  p: { index: number; connection: string; consecutiveFailures: number },
+  p: {
+    index: number;
+    connection: string;
+    consecutiveFailures: number;
+    standby?: { alive: boolean } | undefined;
+  },
   st: Pick<ManagerStatus, 'state'> & { failover: { active: number | null; preferred: number } },
 ): PoolInfo['status'] {
   const active = st.failover.active;
   if (p.index === active || p.connection === 'ready') return 'alive';
+  // A standby's last probe says it (also while the next probe is connecting).
+  if (p.standby) return p.standby.alive ? 'alive' : 'dead';
   if (p.connection === 'connecting' || p.connection === 'handshake') return 'connecting';
   if (p.consecutiveFailures > 0 || st.state === 'idle') return 'dead';
   // On a fallback the pools preferred over it are down (that is why we left them; probes bring them back).

@@ -29,6 +29,10 @@
  *   so a pool that flaps is visited less and less often.
  * - When every pool failed in one round: 'idle' (chips must stop), and the list keeps being cycled with
  *   backoff until one pool is ready ('activate').
+ * - Standby pools (neither active nor the preferred pool being probed) are probed every `standbyProbeMs`
+ *   [0 = never; the mining daemon uses 60 s], one at a time: a session that becomes ready (subscribe, authorize, first job) is
+ *   closed at once and the pool is known alive; one that fails is known dead (cgminer shows both). A
+ *   failover onto a standby whose probe session is still opening adopts that session.
  */
 import { backoffDelay } from '../../lib/backoff.ts';
 
@@ -46,6 +50,8 @@ export interface PoolPolicyOptions {
   probeFirstMs?: number;
   probeIntervalMs?: number;
   stableMs?: number;
+  /** Standby pools are probed this often (one round per interval); 0 = never (the default). */
+  standbyProbeMs?: number;
 }
 
 export const POLICY_DEFAULTS = {
@@ -61,7 +67,18 @@ export const POLICY_DEFAULTS = {
   probeFirstMs: 5000,
   probeIntervalMs: 60_000,
   stableMs: 60_000,
+  /** Off in the bare policy; the mining daemon (host/miner/daemon.ts) probes standbys every 60 s. */
+  standbyProbeMs: 0,
 } as const;
+
+/** What the last probe of a standby pool found. */
+export interface StandbyHealth {
+  alive: boolean;
+  /** When the probe ended (clock ms). */
+  at: number;
+  /** Why it failed (the disconnect reason), when it did. */
+  reason?: string;
+}
 
 export type PolicyState = 'stopped' | 'connecting' | 'active' | 'idle';
 
@@ -129,7 +146,16 @@ export interface PolicySnapshot {
   lastSwitchAt: number | undefined;
   lastSwitchReason: string | undefined;
   switches: number;
-  pools: Array<{ attempts: number; probeAttempts: number; rejectRun: number; unanswered: number }>;
+  pools: Array<{
+    attempts: number;
+    probeAttempts: number;
+    rejectRun: number;
+    unanswered: number;
+    /** The last standby probe's result, while the pool is a standby (cleared when it is used). */
+    standby: StandbyHealth | undefined;
+  }>;
+  /** Standby pool being probed now. */
+  standbyProbing: number | undefined;
 }
 
 export class PoolPolicy {
@@ -151,6 +177,11 @@ export class PoolPolicy {
   private lastSwitchAt: number | undefined;
   private lastSwitchReason: string | undefined;
   private switches = 0;
+  private standbyAt: number | undefined;
+  private standbyIdx: number | undefined;
+  /** Standby pools still to probe in this round. */
+  private standbyQueue: number[] = [];
+  private readonly standby: Array<StandbyHealth | undefined>;
 
   constructor(opts: PoolPolicyOptions) {
     if (!Number.isInteger(opts.pools) || opts.pools < 1) throw new Error('pool policy: at least one pool');
@@ -171,7 +202,9 @@ export class PoolPolicy {
       probeFirstMs: opts.probeFirstMs ?? d.probeFirstMs,
       probeIntervalMs: opts.probeIntervalMs ?? d.probeIntervalMs,
       stableMs: opts.stableMs ?? d.stableMs,
+      standbyProbeMs: Math.max(0, opts.standbyProbeMs ?? d.standbyProbeMs),
     };
+    this.standby = Array.from({ length: opts.pools }, () => undefined);
     this.random = opts.random ?? Math.random;
     this.p = Array.from({ length: opts.pools }, () => ({
       open: false,
@@ -220,12 +253,14 @@ export class PoolPolicy {
       lastSwitchAt: this.lastSwitchAt,
       lastSwitchReason: this.lastSwitchReason,
       switches: this.switches,
-      pools: this.p.map((x) => ({
+      pools: this.p.map((x, i) => ({
         attempts: x.attempts,
         probeAttempts: x.probeAttempts,
         rejectRun: x.rejectRun,
         unanswered: x.unanswered,
+        standby: this.standby[i],
       })),
+      standbyProbing: this.standbyIdx,
     };
   }
 
@@ -235,6 +270,7 @@ export class PoolPolicy {
     let at = Number.POSITIVE_INFINITY;
     if (this.retryAt) at = Math.min(at, this.retryAt.at);
     if (this.probeAt !== undefined) at = Math.min(at, this.probeAt);
+    if (this.standbyAt !== undefined) at = Math.min(at, this.standbyAt);
     const a = this.activeIdx;
     if (a !== undefined) {
       const p = this.p[a]!;
@@ -258,6 +294,9 @@ export class PoolPolicy {
     this.st = 'stopped';
     this.retryAt = undefined;
     this.probeAt = undefined;
+    this.standbyAt = undefined;
+    this.standbyIdx = undefined;
+    this.standbyQueue = [];
     this.activeIdx = undefined;
     this.probingIdx = undefined;
   }
@@ -284,8 +323,20 @@ export class PoolPolicy {
     const pi = this.p[i]!;
     pi.readyAt = now;
     pi.lastJobAt ??= now;
+    if (i === this.standbyIdx) {
+      this.standbyIdx = undefined;
+      if (i !== this.currentIdx && i !== this.probingIdx) {
+        this.standby[i] = { alive: true, at: now };
+        return [
+          log('info', 'standby_alive', { index: i }),
+          { kind: 'close', pool: i, detail: 'standby probe done' },
+          ...this.nextStandby(now),
+        ];
+      }
+    }
     if (i !== this.currentIdx && i !== this.probingIdx)
       return [{ kind: 'close', pool: i, detail: 'not wanted' }];
+    this.standby[i] = undefined;
     const out: PolicyAction[] = [];
     const prev = this.activeIdx;
     const fromProbe = i === this.probingIdx;
@@ -316,6 +367,7 @@ export class PoolPolicy {
     this.lastFed = i;
     out.push({ kind: 'activate', pool: i, becameActive: !wasActive, switched });
     this.scheduleProbe(now);
+    if (this.standbyAt === undefined && this.standbyIdx === undefined) this.scheduleStandby(now);
     return out;
   }
 
@@ -340,6 +392,17 @@ export class PoolPolicy {
     p.unanswered = 0;
     p.unansweredSince = undefined;
     if (stable) this.proved(i);
+    if (i === this.standbyIdx) {
+      this.standbyIdx = undefined;
+      const out: PolicyAction[] = [];
+      if (i !== this.currentIdx) {
+        this.standby[i] = { alive: false, at: now, reason: ev.reason };
+        out.push(log('info', 'standby_dead', { index: i, reason: ev.reason, detail: ev.detail }));
+      }
+      out.push(...this.nextStandby(now));
+      if (i !== this.currentIdx) return out;
+      // The failover adopted this session and it failed: the normal failure path below.
+    }
     if (i === this.probingIdx) {
       this.probingIdx = undefined;
       const out = [log('info', 'probe_failed', { index: i, reason: ev.reason, detail: ev.detail })];
@@ -445,7 +508,7 @@ export class PoolPolicy {
     this.p[i]!.attempts = 0;
     this.p[i]!.tries = 0;
     this.failedThisRound.clear();
-    out.push(...this.connect(i, false, now));
+    out.push(...this.connectOrAdopt(i, now));
     return out;
   }
 
@@ -456,7 +519,7 @@ export class PoolPolicy {
     if (this.retryAt && this.retryAt.at <= now) {
       const { pool } = this.retryAt;
       this.retryAt = undefined;
-      if (this.currentIdx === pool) out.push(...this.connect(pool, false, now));
+      if (this.currentIdx === pool) out.push(...this.connectOrAdopt(pool, now));
     }
     if (this.probeAt !== undefined && this.probeAt <= now) {
       this.probeAt = undefined;
@@ -469,6 +532,13 @@ export class PoolPolicy {
           out.push(log('info', 'probe', { index: pref, attempt: this.p[pref]!.probeAttempts }));
           out.push(...this.connect(pref, true, now));
         }
+      }
+    }
+    if (this.standbyAt !== undefined && this.standbyAt <= now) {
+      this.standbyAt = undefined;
+      if (this.st === 'active' && this.standbyIdx === undefined) {
+        this.standbyQueue = this.standbyPools();
+        out.push(...this.nextStandby(now));
       }
     }
     const a = this.activeIdx;
@@ -500,6 +570,49 @@ export class PoolPolicy {
   private connect(i: number, probe: boolean, _now: number): PolicyAction[] {
     this.p[i]!.open = true;
     return [{ kind: 'connect', pool: i, probe }];
+  }
+
+  /** Connects pool `i` as the current pool, adopting its standby probe session if one is opening. */
+  private connectOrAdopt(i: number, now: number): PolicyAction[] {
+    this.standby[i] = undefined;
+    if (i === this.standbyIdx && this.p[i]!.open) {
+      // Its ready() now activates it; its failure is a failure of the current pool.
+      return [log('info', 'standby_adopted', { index: i })];
+    }
+    return this.connect(i, false, now);
+  }
+
+  /** Pools that are neither used nor probed as the preferred pool now. */
+  private standbyPools(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.o.pools; i++) {
+      if (i === this.activeIdx || i === this.currentIdx || i === this.probingIdx) continue;
+      if (this.activeIdx !== undefined && this.activeIdx !== this.preferredIdx && i === this.preferredIdx)
+        continue;
+      out.push(i);
+    }
+    return out;
+  }
+
+  private scheduleStandby(now: number): void {
+    this.standbyAt = this.o.standbyProbeMs > 0 && this.o.pools > 1 ? now + this.o.standbyProbeMs : undefined;
+  }
+
+  /** Probes the next standby pool of this round, or schedules the next round. */
+  private nextStandby(now: number): PolicyAction[] {
+    if (this.st !== 'active') {
+      this.standbyQueue = [];
+      this.scheduleStandby(now);
+      return [];
+    }
+    const still = new Set(this.standbyPools());
+    for (let i = this.standbyQueue.shift(); i !== undefined; i = this.standbyQueue.shift()) {
+      if (!still.has(i) || this.p[i]!.open) continue;
+      this.standbyIdx = i;
+      return [log('info', 'standby_probe', { index: i }), ...this.connect(i, true, now)];
+    }
+    this.scheduleStandby(now);
+    return [];
   }
 
   /** Pool `i` did useful work: its backoff and probe backoff start afresh. */

@@ -57,6 +57,7 @@ import {
   type PolicyAction,
   type PolicyState,
   PoolPolicy,
+  type StandbyHealth,
   type SwitchRecord,
 } from './policy.ts';
 import type { SessionClientOptions } from './session.ts';
@@ -236,6 +237,8 @@ export interface PoolManagerOptions<
   probeFirstMs?: number;
   /** …up to this interval (default 60 s). */
   probeIntervalMs?: number;
+  /** Standby pools are probed (a session up to its first job, then closed) this often; 0/unset = never. */
+  standbyProbeMs?: number;
   /** Pool chatter logged once per kind per this interval, with counts (default 60 s). */
   chatterIntervalMs?: number;
   /** stop() waits this long for pending submits (default 2 s). */
@@ -289,6 +292,8 @@ export interface PoolStatus {
   consecutiveFailures: number;
   /** Rejected shares in a row (rejectRun of them → failover). */
   rejectRun: number;
+  /** A standby pool's last probe (alive / dead and when), while it is a standby. */
+  standby?: StandbyHealth;
   accounting: PoolAccounting;
 }
 
@@ -393,6 +398,7 @@ export class PoolManager<
       ...(opts.probeFirstMs !== undefined ? { probeFirstMs: opts.probeFirstMs } : {}),
       ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
       ...(opts.stableMs !== undefined ? { stableMs: opts.stableMs } : {}),
+      ...(opts.standbyProbeMs !== undefined ? { standbyProbeMs: opts.standbyProbeMs } : {}),
     });
   }
 
@@ -514,6 +520,7 @@ export class PoolManager<
         connection: this.clients[i]!.state,
         consecutiveFailures: snap.pools[i]!.attempts,
         rejectRun: snap.pools[i]!.rejectRun,
+        ...(snap.pools[i]!.standby ? { standby: { ...snap.pools[i]!.standby } } : {}),
         accounting: structuredClone(this.accounting[i]!),
       })),
     };
