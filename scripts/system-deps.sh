@@ -11,10 +11,12 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromi
 # A C compiler and OpenSSL's headers: `npm run bench` builds its native SHA-256 reference with them.
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 [ -f /usr/include/openssl/sha.h ] || need+=(libssl-dev)
+# openssl (the CLI): the MQTT TLS test makes a throw-away CA and broker certificate with it.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # python3-zmq: a real libzmq publisher for the gateway's ZMQ (zmqpubhashblock) tests
 /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 || need+=(python3-zmq)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system-deps: socat, mosquitto, chromium, cc, OpenSSL headers and python3-zmq present"
+  echo "system-deps: socat, mosquitto, chromium, cc, OpenSSL headers and CLI, python3-zmq present"
   exit 0
 fi
 SUDO=""

@@ -199,7 +199,11 @@ export class MqttTelemetry extends EventEmitter<Events> {
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
-    client.on('error', (err) => this.log.warn('mqtt_error', { error: err.message }));
+    client.on('error', (err) => {
+      const hint = tlsHint(err as NodeJS.ErrnoException, o);
+      if (hint) this.log.error('mqtt_tls_error', { url: o.url, error: err.message, hint });
+      else this.log.warn('mqtt_error', { error: err.message });
+    });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     this.unsubscribe = this.source.onEvent((e) => this.onMinerEvent(e));
     this.intervalTimer = this.clock.setInterval(() => this.publishState(), o.intervalMs ?? 10_000);
@@ -465,6 +469,31 @@ export class MqttTelemetry extends EventEmitter<Events> {
     this.emit('reply', r);
     if (this.s.connected) this.client?.publish(this.topics.reply, safeJson(r), { qos: 1, retain: false });
   }
+}
+
+const CERT_UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** A sentence that tells the user what to fix when the broker's TLS certificate is refused. */
+export function tlsHint(
+  err: NodeJS.ErrnoException,
+  o: Pick<MqttTelemetryOptions, 'caFile' | 'ca' | 'url'>,
+): string | undefined {
+  const code = String(err.code ?? '');
+  const ca = o.caFile ? `the CA in --mqtt-ca (${o.caFile})` : o.ca ? 'the configured CA' : "the system's CAs";
+  if (CERT_UNTRUSTED.has(code))
+    return `the broker's certificate is not signed by ${ca}: point --mqtt-ca at the CA that signed the broker's certificate`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the broker's certificate does not name the host in ${o.url}: connect by a name the certificate lists`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `the broker's certificate is outside its validity period (${code}); check the broker's certificate and this machine's clock`;
+  return undefined;
 }
 
 /** What discovery depends on (names, counts, limits, optional figures), as a cheap string. */

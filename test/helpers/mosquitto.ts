@@ -39,7 +39,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+export interface MosquittoTls {
+  /** PEM files: the CA that signed the broker's certificate, the certificate and its key. */
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+}
+
+/** Starts a broker; with `tls` its one listener speaks TLS only (url mqtts://127.0.0.1:<port>). */
+export async function startMosquitto(o: { tls?: MosquittoTls } = {}): Promise<Mosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'asicd-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -47,6 +55,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
     conf,
     [
       `listener ${port} 127.0.0.1`,
+      ...(o.tls ? [`cafile ${o.tls.cafile}`, `certfile ${o.tls.certfile}`, `keyfile ${o.tls.keyfile}`] : []),
       'allow_anonymous true',
       'persistence false',
       'log_dest stderr',
@@ -87,7 +96,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
   };
   await launch();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${o.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     kill: () => terminate('SIGKILL'),
     restart: launch,
