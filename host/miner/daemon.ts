@@ -129,7 +129,12 @@ export class Miner implements MinerSource {
   private readonly log: Logger;
   private readonly listeners = new Set<Listener>();
   private readonly startedAt: number;
+  /** The frequency every running chain took (what the state shows). */
   private frequency: number;
+  /** The frequency the chains should run at: inits ramp to it; recorded as `frequency` once they took it. */
+  private target: number;
+  /** What each chain took (init or setFrequency), MHz. */
+  private readonly chainMhz: Array<number | undefined>;
   private paused = false;
   private thermalAllowed = false;
   private poolActive = false;
@@ -170,6 +175,8 @@ export class Miner implements MinerSource {
       lim.frequencyMhz.min,
       lim.frequencyMhz.max,
     );
+    this.target = this.frequency;
+    this.chainMhz = o.hardware.chains.map(() => undefined);
     this.limits = {
       frequencyMhz: { min: lim.frequencyMhz.min, max: lim.frequencyMhz.max },
       fanPercent: { min: lim.minFanPercent, max: 100 },
@@ -309,6 +316,8 @@ export class Miner implements MinerSource {
           this.schedulers[a.chain]?.idle();
           break;
         case 'feed':
+          // A chain fed without an init (it was ready) still runs its old clock after a change: retune it.
+          if (this.chainMhz[a.chain] !== this.target) this.retune(a.chain);
           if (this.lastJob) this.feedChain(a.chain, this.lastJob, true);
           break;
         case 'running':
@@ -354,12 +363,16 @@ export class Miner implements MinerSource {
    * retry, never an unhandled rejection.
    */
   private initChain(index: number, chain: ChainRuntime, token: number): void {
-    const p = safe(() => chain.init(this.frequency))
+    const mhz = this.target;
+    const p = safe(() => chain.init(mhz))
       .then(
         () => {
           // stop() ran meanwhile: the chips took an idle() that this init may have undone.
           if (this.stopped) return this.idleChips();
+          this.chainMhz[index] = mhz;
           this.runSupervisor(this.supervisor.initDone(index, token, this.clock.now()));
+          if (this.supervisor.phase(index) === 'ready' && mhz !== this.target) this.retune(index);
+          this.settleFrequency('init');
         },
         (err: unknown) => {
           if (this.stopped) return;
@@ -635,9 +648,10 @@ export class Miner implements MinerSource {
       this.update();
       return;
     }
-    if (d.frequencyMHz !== this.frequency)
+    if (d.frequencyMHz !== this.target)
       // Never fire-and-forget: a UART write failure here is a fault to report, not a crash (the thermal
-      // protection still trips on temperature if the chips stay at the old clock).
+      // protection still trips on temperature if the chips stay at the old clock). The target is set at
+      // once, so a resume's re-init below ramps the parked chips straight to the new (reduced) clock.
       this.applyFrequency(d.frequencyMHz, `thermal ${d.kind}: ${d.reason}`).catch((err: unknown) =>
         this.fault(
           'chain',
@@ -668,20 +682,64 @@ export class Miner implements MinerSource {
     this.update();
   }
 
-  /** Sets the chains' clock; the new frequency is recorded only once every chain took it. */
+  /**
+   * Sets the chains' clock. The target changes at once (a chain initialising or parked ramps to it at its
+   * init); the running chains get it now; the new frequency is recorded only once every running chain
+   * took it. A chain refusing it (UART write failure) → the target goes back and the promise rejects.
+   */
   private async applyFrequency(mhz: number, why: string): Promise<number> {
     const lim = this.limits.frequencyMhz;
     const f = clamp(mhz, lim.min, lim.max);
-    const results = await Promise.allSettled(this.o.hardware.chains.map((c) => c.setFrequency(f)));
+    const before = this.target;
+    this.target = f;
+    const chains = this.o.hardware.chains;
+    const running = chains.flatMap((_, i) => (this.supervisor.phase(i) === 'ready' ? [i] : []));
+    const results = await Promise.allSettled(
+      running.map((i) =>
+        safe(() => chains[i]!.setFrequency(f)).then(() => {
+          this.chainMhz[i] = f;
+        }),
+      ),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed)
-      throw new Error(`setting ${f} MHz failed: ${(failed.reason as Error)?.message ?? failed.reason}`);
+    if (failed) {
+      if (this.target === f) this.target = before;
+      throw new Error(`setting ${f} MHz failed: ${errorMessage(failed.reason)}`);
+    }
+    this.settleFrequency(why);
+    return f;
+  }
+
+  /** Brings one running chain to the target clock (a fault if it refuses). */
+  private retune(i: number): void {
+    const chain = this.o.hardware.chains[i];
+    const f = this.target;
+    if (!chain) return;
+    void safe(() => chain.setFrequency(f))
+      .then(() => {
+        this.chainMhz[i] = f;
+        this.settleFrequency('retune');
+      })
+      .catch((err: unknown) =>
+        this.fault(
+          `chain${i}`,
+          'error',
+          `${chain.name}: frequency ${f} MHz not applied: ${errorMessage(err)}`,
+        ),
+      );
+  }
+
+  /** Records the target as the board's frequency once every running chain took it. */
+  private settleFrequency(why: string): void {
+    const f = this.target;
+    if (f === this.frequency) return;
+    const running = this.chainMhz.filter((_, i) => this.supervisor.phase(i) === 'ready');
+    if (running.length === 0 || running.some((x) => x !== f)) return;
     this.frequency = f;
     this.o.hardware.onFrequency?.(f);
     this.thermal.setFrequency(f);
     this.log.info('frequency.set', { mhz: f, why });
     this.changed();
-    return f;
   }
 
   // ------------------------------------------------------------------------------------------------

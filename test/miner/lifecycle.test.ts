@@ -185,6 +185,7 @@ async function fakeMiner(o: { chains?: number; thermal?: boolean; poolUrl?: stri
     logger,
     clock,
     thermal: o.thermal ?? false,
+    thermalTuning: { minCooldownMs: 1000 },
     chainRetryMs: 10_000,
   });
   const events: MinerEvent[] = [];
@@ -277,6 +278,47 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
       assert.deepEqual(unhandled, [], 'no unhandled rejection');
     } finally {
       sensor.celsius = 50;
+      await miner.stop();
+      await server.stop();
+    }
+  });
+
+  it('an overheat resume re-initialises the parked chain straight at the reduced clock, recorded once it took it', async () => {
+    const server = await ScriptedServer.start({ difficulty: 1 });
+    const { clock, chains, sensor, miner, logger } = await fakeMiner({ thermal: true, poolUrl: server.url });
+    const chain = chains[0]!;
+    const inits: number[] = [];
+    const realInit = chain.init.bind(chain);
+    chain.init = (mhz: number) => {
+      inits.push(mhz);
+      return realInit(mhz);
+    };
+    try {
+      await miner.start();
+      await clock.advanceAsync(1000, 100);
+      await waitFor(() => miner.getState().mining === 'running', 'hashing (pool over real TCP)', 30_000);
+      const before = miner.getState().frequencyMhz;
+      const limit = findBoard('sim-gamma')!.limits.maxTempC;
+      sensor.celsius = limit + 1;
+      await clock.advanceAsync(1000, 100);
+      assert.equal(miner.getState().mining, 'overheat');
+      assert.equal(miner.supervisor.phase(0), 'idle', 'the chain is parked');
+      sensor.celsius = 40;
+      await clock.advanceAsync(5000, 100);
+      await waitFor(() => miner.getState().mining === 'running', 'resumed', 30_000);
+      const reduced = miner.getState().frequencyMhz;
+      assert.ok(reduced < before, `resumed at ${reduced} < ${before} MHz`);
+      assert.deepEqual(
+        inits,
+        [before, reduced],
+        'one init at start, one at the resume: at the reduced clock',
+      );
+      assert.equal(chain.frequency, reduced);
+      const set = logger.records.filter((l) => l.event === 'frequency.set');
+      assert.equal(set.at(-1)?.mhz, reduced);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      sensor.celsius = 40;
       await miner.stop();
       await server.stop();
     }
