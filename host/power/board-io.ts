@@ -20,7 +20,6 @@ import type { FanDriver, TemperatureSensor } from '../../drivers/sensors/types.t
 import type { ByteTransport, GpioPort, I2cBus } from '../../drivers/transport/contract.ts';
 import { TransportError } from '../../drivers/transport/contract.ts';
 import { openI2c } from '../../drivers/transport/i2c.ts';
-import { UartTransport } from '../../drivers/transport/uart.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { PowerController, type RegulatorCap } from './controller.ts';
@@ -107,6 +106,8 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
     let gpio: GpioPort | undefined;
     let regulator: RegulatorCap | undefined;
     if (board.transport.kind === 'usb-bridge') {
+      // serialport (a native addon) loads only for boards behind a USB bridge (lazy-imports test).
+      const { UartTransport } = await import('../../drivers/transport/uart.ts');
       const ports = await bridgePorts(board, o.bridgeLink);
       const control = new UartTransport({
         path: ports.control,
