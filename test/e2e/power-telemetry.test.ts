@@ -52,12 +52,14 @@ test('sim-gamma-usb: power, voltage, current, VR temperature and J/TH in HTTP, M
   daemon = asicd([
     'demo',
     ...['--board', 'sim-gamma-usb', '--mqtt', broker.url, '--device-id', 'pwr-dev', '--mqtt-interval', '1'],
+    '--mqtt-commands',
     ...['--api-listen', `127.0.0.1:${apiPort}`, '--metrics-listen', `127.0.0.1:${metricsPort}`],
     ...['--http-listen', `127.0.0.1:${httpPort}`, '--http-token', 'pwr-token'],
     ...['--log-format', 'json', '--no-status'],
   ]);
   const d = daemon;
   const out = () => d.output().slice(-3000);
+  const w2 = (topic: string, payload: string) => w.publish(topic, payload);
 
   // MQTT state: wait for a loaded reading (the monitor's first sample may predate the ramp).
   const st = await w.waitFor(
@@ -139,4 +141,33 @@ test('sim-gamma-usb: power, voltage, current, VR temperature and J/TH in HTTP, M
   assert.equal(metric(body, 'asicd_core_voltage_setting_volts'), p.setMv / 1000);
   assert.ok(metric(body, 'asicd_efficiency_joules_per_terahash')! > 0);
   assert.equal(metric(body, 'asicd_power_fault'), 0);
+
+  // The MQTT voltage command sets the regulator within its window; outside it is refused, nothing changes.
+  const win = s.limits.voltageMv!;
+  assert.ok(win, 'the Gamma has a settable core voltage window');
+  const target = p.setMv + 25 <= win.max ? p.setMv + 25 : p.setMv - 25;
+  const reply = (id: string) => (m: { topic: string; text: string }) =>
+    m.topic === `${base}/cmd/reply` && m.text.includes(`"${id}"`);
+  await w2(`${base}/cmd`, JSON.stringify({ id: 'v-bad', command: 'voltage', mv: win.max + 200 }));
+  assert.match((await w.waitFor(reply('v-bad'), 'refused voltage reply')).text, /"ok":false/);
+  await w2(`${base}/cmd`, JSON.stringify({ id: 'v-ok', command: 'voltage', mv: target }));
+  assert.match((await w.waitFor(reply('v-ok'), 'voltage reply')).text, /"ok":true/);
+  const after = await w.waitFor(
+    (m) => m.topic === `${base}/state` && (JSON.parse(m.text) as MinerState).power?.setMv === target,
+    `state with the core set to ${target} mV`,
+    30_000,
+  );
+  const sa = JSON.parse(after.text) as MinerState;
+  assert.ok(
+    !w.seen.some(
+      (m) => m.topic === `${base}/state` && (JSON.parse(m.text) as MinerState).power?.setMv === win.max + 200,
+    ),
+    'the refused voltage never reached the regulator',
+  );
+  assert.equal(sa.power?.state, 'on');
+  const info2 = (await (await fetch(`http://127.0.0.1:${httpPort}/api/system/info`)).json()) as Record<
+    string,
+    number
+  >;
+  assert.equal(info2.coreVoltage, target, 'the HTTP API shows the new setting');
 });

@@ -192,3 +192,51 @@ test('discovery: origin block, configuration_url, entity categories, rpm, HA eve
     without.every((m) => !('configuration_url' in (JSON.parse(m.payload) as { device: object }).device)),
   );
 });
+
+test('discovery: board power entities with HA device classes; the core-voltage number parses as a command', () => {
+  const base = sampleState('pw');
+  const state = {
+    ...base,
+    power: { state: 'on', setMv: 1150, inputV: 5.1, coreV: 1.148, currentA: 3.2, powerW: 16.3, vrTempC: 47 },
+    limits: { ...base.limits, voltageMv: { min: 1000, max: 1300 } },
+  };
+  const opts = {
+    deviceId: 'pw',
+    prefix: 'homeassistant',
+    topics: topicsFor('asicd/pw'),
+    commandsEnabled: true,
+  };
+  const msgs = buildDiscovery(state, opts);
+  const cfg = (key: string) =>
+    JSON.parse(msgs.find((m) => m.key === key)!.payload) as Record<string, unknown>;
+  for (const [key, cls, unit] of [
+    ['power', 'power', 'W'],
+    ['input_voltage', 'voltage', 'V'],
+    ['current', 'current', 'A'],
+    ['vr_temperature', 'temperature', '°C'],
+    ['core_voltage_setting', 'voltage', 'mV'],
+  ] as const) {
+    assert.equal(cfg(key).device_class, cls, key);
+    assert.equal(cfg(key).unit_of_measurement, unit, key);
+  }
+  assert.equal(cfg('efficiency').unit_of_measurement, 'J/TH');
+  assert.equal(cfg('power_fault').device_class, 'problem');
+  const num = cfg('core_voltage_set');
+  assert.equal(num.min, 1000);
+  assert.equal(num.max, 1300);
+  const cmd = String(num.command_template).replace('{{ value }}', '1200');
+  const parsed = parseCommand(cmd, state.limits, 1);
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  assert.ok(!parseCommand(String(num.command_template).replace('{{ value }}', '1400'), state.limits, 1).ok);
+  // A board without power parts: none of them, and no core-voltage control.
+  const bare = buildDiscovery(sampleState('bare'), { ...opts, deviceId: 'bare' });
+  for (const k of [
+    'input_voltage',
+    'current',
+    'vr_temperature',
+    'efficiency',
+    'power_fault',
+    'core_voltage_set',
+  ])
+    assert.ok(!bare.some((m) => m.key === k), k);
+});
