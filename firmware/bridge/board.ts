@@ -197,6 +197,7 @@ export class EmulatedBridgeBoard {
       fanPercent: Math.round(this.model.fanDuty()),
       fault: this.power.faultLatched ?? null,
       trips: this.power.trips,
+      damaged: this.power.damaged ?? null,
       tempC: Number(this.model.chipTempC().toFixed(1)),
       silent: this.silent,
     };

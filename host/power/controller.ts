@@ -99,6 +99,7 @@ export class PowerController {
   private telTimer: TimerHandle | undefined;
   private polling = false;
   private last: PowerReading | null = null;
+  private lastAt: number | undefined;
   private part: string | null = null;
   private bringing: Promise<void> | undefined;
   private readonly faultListeners = new Set<(f: PowerFault) => void>();
@@ -434,6 +435,7 @@ export class PowerController {
       const r = await src.read();
       // A monitor on the input (INA260) gives no VR temperature; the regulator may.
       this.last = r;
+      this.lastAt = this.clock.now();
       return r;
     } catch (e) {
       this.log.debug('power.telemetry_failed', { error: String(e) });
@@ -444,6 +446,11 @@ export class PowerController {
   /** VR temperature from the regulator (°C), for the thermal monitor. */
   async vrTemperature(): Promise<number> {
     if (this.latched) throw new Error(`power fault latched: ${this.latched.reason}`);
+    // The periodic telemetry read already has it when recent (saves bus traffic: a USB bridge carries
+    // every register read of the regulator, the sensors and the protection poll).
+    const fresh =
+      this.lastAt !== undefined && this.clock.now() - this.lastAt <= 2 * (this.o.telemetryMs ?? 1000);
+    if (this.st === 'on' && fresh && this.last?.vrTempC != null) return this.last.vrTempC;
     const t = await this.o.regulator?.telemetry?.();
     if (!t || t.vrTempC === null) throw new Error('regulator has no temperature reading');
     return t.vrTempC;

@@ -139,6 +139,20 @@ const events = (p: AsicdProcess): LogLine[] =>
 const hasEvent = (p: AsicdProcess, name: string, pred: (l: LogLine) => boolean = () => true) =>
   events(p).some((l) => l.event === name && pred(l));
 
+/** waitFor, with both processes' last output in the error (read when it fails, not when it starts). */
+async function until(
+  cond: () => boolean,
+  what: string,
+  ms: number,
+  procs: { output(): string }[],
+): Promise<void> {
+  try {
+    await waitFor(cond, what, ms, 100);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${procs.map((p) => p.output().slice(-2500)).join('\n----\n')}`);
+  }
+}
+
 /** SIGTERM: exit 0 and the time it took (reported, not asserted: timing belongs in the bench). */
 async function sigterm(p: AsicdProcess): Promise<number> {
   const t0 = Date.now();
@@ -155,12 +169,7 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
     const sim = await simBoard('bitaxe-gamma-usb', link);
     const server = await pool();
     const miner = run('bitaxe-gamma-usb', link, server.url);
-    await waitFor(
-      () => server.stats.accepted >= 2,
-      `2 accepted shares (daemon output:\n${miner.output().slice(-2500)})`,
-      120_000,
-      100,
-    );
+    await until(() => server.stats.accepted >= 2, '2 accepted shares', 120_000, [miner, sim]);
     assert.equal(server.stats.rejected, 0);
     assert.ok(hasEvent(miner, 'power.on'), 'the power controller brought the core up');
     const on = await sim.status();
@@ -169,10 +178,11 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
     assert.equal(on.answering, true);
     // The chips draw ~13 A at 525 MHz / 1.15 V: a short above 5 A fires at once under load.
     sim.send('over-current 5');
-    await waitFor(
+    await until(
       () => hasEvent(miner, 'power.fault', (l) => /IOUT_OC/.test(String(l.reason))),
-      `the power fault in the daemon log (${miner.output().slice(-1500)})`,
+      `the power fault in the daemon log`,
       30_000,
+      [miner, sim],
     );
     const s = await sim.statusUntil(
       (x) => x.fanPercent === 100 && x.resetHeld === true,
@@ -181,9 +191,11 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
     assert.equal(s.coreV, 0, 'core off');
     assert.equal(s.answering, false, 'nothing hashing');
     assert.match(JSON.stringify(s.trips), /over-current/);
-    assert.ok(
-      hasEvent(miner, 'fault', () => true) || /power fault: regulator fault IOUT_OC/.test(miner.output()),
-      'the fault is published as an event',
+    await until(
+      () => hasEvent(miner, 'fault', (l) => /^power fault: regulator fault IOUT_OC/.test(String(l.message))),
+      'the fault event (MQTT/cgminer/Prometheus see the same event)',
+      30_000,
+      [miner, sim],
     );
     const ms = await sigterm(miner);
     const after = await sim.status();
@@ -191,5 +203,107 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
     assert.equal(after.coreV, 0, 'core off after exit');
     console.log(`# gamma-usb: SIGTERM → exit 0 in ${ms} ms`);
     assert.equal(await sim.stop(), 0);
+  });
+});
+
+describe('bitaxe-raw board: faults at start and a bridge unplugged mid-run', () => {
+  it('regulator missing at start: bring-up stops at step "regulator" naming the cause, power stays off; SIGTERM → exit 0', {
+    timeout: 120_000,
+  }, async () => {
+    const link = join(dir, 'gamma-noreg');
+    const sim = await simBoard('bitaxe-gamma-usb', link, ['--regulator-missing']);
+    const server = await pool();
+    const miner = run('bitaxe-gamma-usb', link, server.url);
+    await until(
+      () => /power bring-up failed at step \\"regulator\\"/.test(miner.output()),
+      'the bring-up error',
+      90_000,
+      [miner, sim],
+    );
+    assert.match(miner.output(), /no regulator answering on the bus\?/);
+    assert.equal(miner.proc.exitCode, null, 'the daemon keeps running and retries');
+    const s = await sim.status();
+    assert.equal(s.coreV, 0, 'power left off');
+    assert.equal(s.resetHeld, true, 'chips held in reset');
+    assert.equal(server.stats.accepted, 0);
+    await sigterm(miner);
+  });
+
+  it('bridge unplugged mid-run: chips stop, the daemon keeps running and names the port; plugged back → full bring-up and shares again', {
+    timeout: 240_000,
+  }, async () => {
+    const link = join(dir, 'gamma-unplug');
+    const sim = await simBoard('bitaxe-gamma-usb', link);
+    const server = await pool();
+    const miner = run('bitaxe-gamma-usb', link, server.url);
+    await until(() => server.stats.accepted >= 1, `a first share`, 120_000, [miner, sim]);
+    const powerOns = () => events(miner).filter((l) => l.event === 'power.on').length;
+    const ons = powerOns();
+    sim.send('unplug');
+    await until(
+      () => sim.output().includes('unplugged: control and data ports removed'),
+      'the unplug',
+      20_000,
+      [miner, sim],
+    );
+    await until(() => hasEvent(miner, 'chain.down'), 'the daemon to notice', 30_000, [miner, sim]);
+    const off = await sim.statusUntil((s) => s.answering === false, 'chips stopped after the unplug');
+    assert.equal(
+      off.resetHeld,
+      true,
+      'the bridge MCU lost USB power: its reset line is back at its power-on level',
+    );
+    assert.equal(miner.proc.exitCode, null, 'the daemon keeps running');
+    assert.ok(miner.output().includes(`${link}.data`), 'the log names the port');
+    const before = server.stats.accepted;
+    sim.send('replug');
+    await until(() => server.stats.accepted > before, 'shares again after the bridge came back', 150_000, [
+      miner,
+      sim,
+    ]);
+    assert.ok(powerOns() > ons, 'the power controller ran the bring-up again');
+    await sigterm(miner);
+    const after = await sim.status();
+    assert.equal(after.resetHeld, true);
+    assert.equal(after.coreV, 0);
+  });
+});
+
+describe('QAxe (4 × BM1366) over its USB bridge on ptys', () => {
+  it('bring-up (firmware Reset) to accepted shares; PGOOD drop → latched stop, Shutdown (core off, reset held), fans 100 %, event; SIGTERM → exit 0', {
+    timeout: 180_000,
+  }, async () => {
+    const link = join(dir, 'qaxe');
+    const sim = await simBoard('qaxe', link);
+    const server = await pool();
+    const miner = run('qaxe', link, server.url);
+    await until(() => server.stats.accepted >= 2, '2 accepted shares', 120_000, [miner, sim]);
+    assert.equal(server.stats.rejected, 0);
+    const on = await sim.status();
+    assert.equal(on.coreV, 1.2);
+    assert.equal(on.resetHeld, false);
+    sim.send('pgood-drop');
+    await until(
+      () => hasEvent(miner, 'power.fault', (l) => /power good lost/.test(String(l.reason))),
+      `the power fault`,
+      30_000,
+      [miner, sim],
+    );
+    await until(
+      () => hasEvent(miner, 'fault', (l) => /^power fault: power good lost/.test(String(l.message))),
+      'the fault event (MQTT/cgminer/Prometheus see the same event)',
+      30_000,
+      [miner, sim],
+    );
+    const s = await sim.statusUntil(
+      (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+      'Shutdown and fans 100 %',
+    );
+    assert.equal(s.answering, false, 'nothing hashing');
+    const ms = await sigterm(miner);
+    const after = await sim.status();
+    assert.equal(after.resetHeld, true);
+    assert.equal(after.coreV, 0);
+    console.log(`# qaxe: SIGTERM → exit 0 in ${ms} ms`);
   });
 });
