@@ -418,6 +418,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
   },
   {
+    key: 'sv2.channel',
+    flag: 'sv2-channel',
+    kind: 'string',
+    help: 'Stratum V2 pools: extended channel (coinbase with extranonce, like V1) or standard (header-only: the pool fixes the merkle root, the chips roll ntime and version)',
+    choices: ['extended', 'standard'],
+    default: 'extended',
+  },
+  {
     key: 'pool.protocol',
     flag: 'pool-protocol',
     kind: 'string',

@@ -205,6 +205,7 @@ export async function startApp(o: StartOptions): Promise<App> {
       user: p.user,
       password: p.pass,
       ...(cfg['sv2.allowUnauthenticated'] === true && isSv2Url(p.url) ? { allowUnauthenticated: true } : {}),
+      ...(cfg['sv2.channel'] === 'standard' && isSv2Url(p.url) ? { channel: 'standard' as const } : {}),
       ...(cfg.suggestDifficulty !== undefined ? { suggestDifficulty: Number(cfg.suggestDifficulty) } : {}),
     })),
     deviceId,

@@ -20,6 +20,7 @@ import {
   checkNonce,
   Extranonce2Counter,
   Extranonce2ExhaustedError,
+  HeaderOnlyExhaustedError,
   type JobTemplate,
   makeWork,
   type NonceCheck,
@@ -303,7 +304,7 @@ export class ChainScheduler {
       const useVersions = this.versions > 1 && tpl.versionMask !== 0 ? this.versions : 1;
       work = makeWork(tpl, this.counter.next(), { versions: useVersions });
     } catch (err) {
-      if (err instanceof Extranonce2ExhaustedError) {
+      if (err instanceof Extranonce2ExhaustedError || err instanceof HeaderOnlyExhaustedError) {
         this.counters.exhausted++;
         this.o.logger.warn('work.exhausted', { jobId: tpl.jobId, error: err.message });
         this.idle();
@@ -319,7 +320,7 @@ export class ChainScheduler {
     const input: Omit<JobInput, 'jobId'> = {
       version: tpl.version,
       nbits: tpl.nbits,
-      ntime: tpl.ntime,
+      ntime: work.ntime,
       startingNonce: 0,
       merkleRoot: work.merkleRoot,
       prevHash: tpl.prevHash,

@@ -803,16 +803,28 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         this.end('channel-closed', `pool closed the channel: ${m.reasonCode}`);
         return;
       case 'Reconnect': {
+        // Empty host / port 0 keep the current ones. Another host is followed only on an authenticated
+        // pool: the new host must then present a certificate signed by the same authority key (checked
+        // by the handshake of the next connection), so a redirect cannot hand the miner to a stranger.
+        // Without an authority key (allowUnauthenticated) only the port of the same host may change.
         const host = m.newHost === '' ? s.target.host : m.newHost;
         const port = m.newPort === 0 ? s.target.port : m.newPort;
-        if (host !== this.endpoint.host) {
+        if (host !== this.endpoint.host && !this.endpoint.authorityKey) {
           this.log.warn('reconnect_redirect_refused', {
             host,
             port,
-            note: 'SV2 reconnect to another host is not followed',
+            note: 'another host is followed only on a pool with an authority key (its certificate proves the new host)',
           });
           s.reconnect = { host: s.target.host, port: s.target.port };
-        } else s.reconnect = { host, port };
+        } else {
+          s.reconnect = { host, port };
+          if (host !== s.target.host)
+            this.log.info('reconnect_redirect', {
+              host,
+              port,
+              note: 'used once: the next connection goes there and must pass the same authority check',
+            });
+        }
         this.end('reconnect-request', `pool asked to reconnect to ${s.reconnect.host}:${s.reconnect.port}`);
         return;
       }
@@ -842,6 +854,8 @@ export class Sv2Client extends EventEmitter<Sv2ClientEvents> {
         nbits: hex32(ph.nbits),
         ntime: hex32(ntime),
         cleanJobs,
+        // Standard channel: header-only work; the work engine rolls ntime instead of an extranonce.
+        ...(job.merkleRoot ? { merkleRoot: hex(job.merkleRoot) } : {}),
       },
       extranonce1: hex(job.extranoncePrefix),
       extranonce2Size: s.extranonceSize,
@@ -896,6 +910,8 @@ export interface Sv2PoolEntry {
   password?: string;
   /** Mine on a pool whose URL has no authority key (identity unchecked; explicit opt-in). */
   allowUnauthenticated?: boolean;
+  /** 'extended' (default) or 'standard' (header-only) channel. */
+  channel?: 'extended' | 'standard';
 }
 
 /** The managed client of one `stratum2+tcp://` pool, with the manager's shared settings. */
@@ -921,6 +937,7 @@ export function createSv2Client(
     label: c.label,
     ...(p.password !== undefined ? { password: p.password } : {}),
     ...(p.allowUnauthenticated ? { allowUnauthenticated: true } : {}),
+    ...(p.channel ? { channel: p.channel } : {}),
     ...(c.versionRollingMask !== undefined ? { versionRollingMask: c.versionRollingMask } : {}),
     ...(c.readyTimeoutMs !== undefined ? { readyTimeoutMs: c.readyTimeoutMs } : {}),
     ...(c.silenceMs !== undefined ? { silenceMs: c.silenceMs } : {}),

@@ -269,6 +269,8 @@ export interface NotifyJob {
   nbits: string;
   ntime: string;
   cleanJobs: boolean;
+  /** Header-only job (Stratum V2 standard channel): the fixed merkle root, header byte order (hex). */
+  merkleRoot?: string;
 }
 
 export interface ReconnectRequest {

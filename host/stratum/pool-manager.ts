@@ -75,6 +75,8 @@ export interface PoolConfig {
   tlsInsecure?: boolean;
   /** stratum2+tcp:// (Stratum V2) without an authority key in the URL: allowed only with this. */
   allowUnauthenticated?: boolean;
+  /** stratum2+tcp://: open an extended (default) or a standard (header-only) channel. */
+  channel?: 'extended' | 'standard';
 }
 
 /** What the manager itself reads from a pool entry (the rest goes to the client factory). */

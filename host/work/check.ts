@@ -171,7 +171,7 @@ class Check implements NonceCheck {
 export function checkNonce(work: Work, nonce: number, opts: NonceCheckOptions = {}): NonceCheck {
   const t = work.template;
   const version = (opts.version ?? t.version) >>> 0;
-  const ntime = (opts.ntime ?? t.ntime) >>> 0;
+  const ntime = (opts.ntime ?? work.ntime ?? t.ntime) >>> 0;
   nonce >>>= 0;
   const h = hasher(work, version);
   const digest = h.hash(nonce, bswap32(ntime));

@@ -8,6 +8,13 @@ export class WorkError extends Error {
   }
 }
 
+/** A header-only job rolled ntime as far as allowed: wait for the pool's next job, never repeat work. */
+export class HeaderOnlyExhaustedError extends WorkError {
+  constructor(maxSeconds: number) {
+    super('ntime', `header-only job: ntime rolled ${maxSeconds} s ahead, waiting for the pool's next job`);
+  }
+}
+
 /** The extranonce2 space of a job is used up: report it and wait for new work, never repeat work. */
 export class Extranonce2ExhaustedError extends WorkError {
   constructor(size: number) {

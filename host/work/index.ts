@@ -3,7 +3,7 @@
  * no I/O. See REFERENCE.md beside this file for the byte orders and their sources.
  */
 export { checkNonce, type NonceCheck, type NonceCheckOptions, type NonceKind } from './check.ts';
-export { Extranonce2ExhaustedError, WorkError } from './errors.ts';
+export { Extranonce2ExhaustedError, HeaderOnlyExhaustedError, WorkError } from './errors.ts';
 export { bswap32, bytesToHex, hexToBytes, hexToU32, swapWords, u32ToHex } from './hex.ts';
 export {
   compress,

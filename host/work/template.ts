@@ -8,7 +8,7 @@
  * A JobTemplate is built once per notify (validated: every bad field is a WorkError naming it);
  * Work is one extranonce2 of a template, with its header and midstates ready for the chips.
  */
-import { Extranonce2ExhaustedError, WorkError } from './errors.ts';
+import { Extranonce2ExhaustedError, HeaderOnlyExhaustedError, WorkError } from './errors.ts';
 import { bytesToHex, hexInto, hexToBytes, hexToU32, swapWords } from './hex.ts';
 import { HeaderHasher, midstate, midstatesForVersions, sha256dInto, sha256dPair } from './sha256.ts';
 import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
@@ -25,6 +25,11 @@ export interface NotifyJob {
   nbits: string;
   ntime: string;
   cleanJobs: boolean;
+  /**
+   * Header-only job (a Stratum V2 standard channel): the merkle root the pool fixed, 64 hex digits in
+   * header byte order. The coinbase fields are then unused and must be empty; the work varies ntime.
+   */
+  merkleRoot?: string;
 }
 
 export interface SessionParams {
@@ -65,7 +70,18 @@ export interface JobTemplate {
   readonly coinbasePrefix: Uint8Array;
   readonly coinbaseSuffix: Uint8Array;
   readonly branches: readonly Uint8Array[];
+  /** Header-only job: the fixed merkle root (header byte order); extranonce2 then counts ntime steps. */
+  readonly fixedRoot?: Uint8Array | undefined;
 }
+
+/**
+ * Header-only jobs have no extranonce: work k of a job (k = the lane counter, 2-byte "extranonce2")
+ * uses ntime + k, so no two works — and no two chains — hash the same header. At most this many seconds
+ * ahead of the job's ntime (consensus allows 2 h; SV2 pools check a window); then the job is exhausted
+ * until the pool's next one.
+ */
+export const HEADER_ONLY_NTIME_ROLL_MAX = 1800;
+const HEADER_ONLY_LANE_BYTES = 2;
 
 /** Validates a notify and the session data and pre-decodes everything that does not change per extranonce2. */
 export function buildTemplate(
@@ -81,7 +97,10 @@ export function buildTemplate(
   const coinb2 = hexToBytes('coinb2', job.coinb2);
   const en1 = hexToBytes('extranonce1', session.extranonce1);
   if (en1.length > 32) throw new WorkError('extranonce1', `at most 32 bytes, got ${en1.length}`);
-  const size = session.extranonce2Size;
+  const fixedRoot = job.merkleRoot !== undefined ? hexToBytes('merkle_root', job.merkleRoot, 32) : undefined;
+  if (fixedRoot && (coinb1.length > 0 || coinb2.length > 0 || (job.merkleBranch?.length ?? 0) > 0))
+    throw new WorkError('merkle_root', 'a header-only job carries no coinbase or merkle branches');
+  const size = fixedRoot ? HEADER_ONLY_LANE_BYTES : session.extranonce2Size;
   if (!Number.isInteger(size) || size < EXTRANONCE2_MIN || size > EXTRANONCE2_MAX) {
     throw new WorkError(
       'extranonce2_size',
@@ -132,6 +151,7 @@ export function buildTemplate(
     coinbasePrefix: prefix,
     coinbaseSuffix: coinb2,
     branches,
+    fixedRoot,
   };
 }
 
@@ -265,6 +285,8 @@ export interface Work {
   readonly extranonce2Hex: string;
   /** dSHA256 merkle root in raw (internal) byte order = header bytes 36..67. */
   readonly merkleRoot: Uint8Array;
+  /** The header's ntime: the job's, or job + k for work k of a header-only job. */
+  readonly ntime: number;
   /** Header with the job's own version and ntime and nonce 0. */
   readonly header: Uint8Array;
   /** versions[0] is the job version; more when several midstates were asked for. */
@@ -315,17 +337,29 @@ export function makeWork(
   if (en2 < 0n || en2 >= EN2_LIMIT[size]!) {
     throw new WorkError('extranonce2', `${en2} does not fit in ${size} bytes`);
   }
-  // coinbase = prefix ‖ extranonce2 ‖ suffix, assembled in the scratch buffer and hashed on words.
-  const pre = t.coinbasePrefix.length;
-  const len = pre + size + t.coinbaseSuffix.length;
-  if (coinbaseScratch.length < len) coinbaseScratch = new Uint8Array(len * 2);
-  coinbaseScratch.set(t.coinbasePrefix);
-  const en2Hex = writeExtranonce2(en2, size, coinbaseScratch, pre);
-  coinbaseScratch.set(t.coinbaseSuffix, pre + size);
-  const root = new Uint8Array(32);
-  sha256dInto(coinbaseScratch, root, 0, len);
-  for (const b of t.branches) sha256dPair(root, b, root);
-  const header = writeHeader(t, t.version, root, t.ntime);
+  let root: Uint8Array;
+  let en2Hex: string;
+  let ntime = t.ntime;
+  if (t.fixedRoot) {
+    // Header-only: the pool's root as given; work k rolls ntime by k instead of an extranonce.
+    if (en2 > BigInt(HEADER_ONLY_NTIME_ROLL_MAX))
+      throw new HeaderOnlyExhaustedError(HEADER_ONLY_NTIME_ROLL_MAX);
+    root = t.fixedRoot;
+    ntime = (t.ntime + Number(en2)) >>> 0;
+    en2Hex = encodeExtranonce2(en2, size);
+  } else {
+    // coinbase = prefix ‖ extranonce2 ‖ suffix, assembled in the scratch buffer and hashed on words.
+    const pre = t.coinbasePrefix.length;
+    const len = pre + size + t.coinbaseSuffix.length;
+    if (coinbaseScratch.length < len) coinbaseScratch = new Uint8Array(len * 2);
+    coinbaseScratch.set(t.coinbasePrefix);
+    en2Hex = writeExtranonce2(en2, size, coinbaseScratch, pre);
+    coinbaseScratch.set(t.coinbaseSuffix, pre + size);
+    root = new Uint8Array(32);
+    sha256dInto(coinbaseScratch, root, 0, len);
+    for (const b of t.branches) sha256dPair(root, b, root);
+  }
+  const header = writeHeader(t, t.version, root, ntime);
   const count = opts.versions ?? 1;
   const versions = count === 1 ? [t.version] : enumerateVersions(t.version, t.versionMask, count);
   const midstates = count === 1 ? [midstate(header)] : midstatesForVersions(header, versions);
@@ -334,6 +368,7 @@ export function makeWork(
     extranonce2: en2,
     extranonce2Hex: en2Hex,
     merkleRoot: root,
+    ntime,
     header,
     versions,
     midstates,
@@ -349,7 +384,7 @@ export function hasherFor(w: Work, version: number): HeaderHasher {
   const ntime = view.getUint32(68, false);
   const nbits = view.getUint32(72, false);
   if (k >= 0) h.setMidstate(w.midstates[k]!, tail, ntime, nbits);
-  else h.setHeader(writeHeader(w.template, version, w.merkleRoot, w.template.ntime));
+  else h.setHeader(writeHeader(w.template, version, w.merkleRoot, w.ntime));
   return h;
 }
 
