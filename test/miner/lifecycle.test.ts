@@ -218,6 +218,7 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
       assert.deepEqual(unhandled, []);
     } finally {
       await miner.stop();
+      assert.equal(clock.pending(), 0, 'no timer left on the clock after stop()');
     }
   });
 
@@ -248,6 +249,7 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
       assert.deepEqual(unhandled, []);
     } finally {
       await miner.stop();
+      assert.equal(clock.pending(), 0, 'no timer left on the clock after stop()');
     }
   });
 
@@ -279,6 +281,7 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
     } finally {
       sensor.celsius = 50;
       await miner.stop();
+      assert.equal(clock.pending(), 0, 'no timer left on the clock after stop()');
       await server.stop();
     }
   });
@@ -320,6 +323,7 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
     } finally {
       sensor.celsius = 40;
       await miner.stop();
+      assert.equal(clock.pending(), 0, 'no timer left on the clock after stop()');
       await server.stop();
     }
   });
