@@ -108,6 +108,18 @@ test('daemon + emulator on a pty + embedded pool: shares accepted, all valid, cl
     'the chain was enumerated over the pty',
   );
   assert.ok(log.filter((l) => l.event === 'share.accepted').length >= 3);
+  // The pool session came up while the chain ramped (hardware timing: seconds), so the job was waiting
+  // when the chain was ready: the first frame went out with mining.running, not a pool handshake later.
+  const at = (e: string) => log.findIndex((l) => l.event === e);
+  assert.ok(
+    at('pools.active') >= 0 && at('pools.active') < at('chains.ready'),
+    `the pool was active before the chain finished its ramp: ${log.map((l) => l.event).join(' ')}`,
+  );
+  assert.ok(at('mining.running') > at('chains.ready'));
+  const t = (e: string) => Date.parse((log[at(e)] as LogLine & { time: string }).time);
+  console.log(
+    `# pool active ${t('chains.ready') - t('pools.active')} ms before the chain was ready; first share accepted ${t('share.accepted') - t('chains.ready')} ms after it`,
+  );
   assert.ok(
     log.some((l) => l.event === 'thermal.disabled'),
     '--no-thermal is announced with a warning',
