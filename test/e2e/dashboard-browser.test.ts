@@ -4,7 +4,8 @@
  * `asicd demo` (a real daemon process) publishing to a real mosquitto. The page loads with nothing
  * from outside (every request stays on the daemon's origin), the numbers and the chart update, a
  * settings change made in the form round-trips through PATCH and shows up in MQTT and the cgminer
- * API, and a write without the token is refused (and changes nothing). Assertions are on the DOM.
+ * API, the emulated Gamma's measured power shows and its core voltage set in the form reaches the regulator
+ * (MQTT state), and a write without the token is refused (and changes nothing). Assertions are on the DOM.
  *
  * Skips (with a message) only when Chromium is missing on a developer machine; in CI (CI=true) a
  * missing browser is a failure, because .ci/run installs it through `npm run system-deps`.
@@ -62,6 +63,8 @@ test('dashboard in headless Chromium: live numbers, chart, settings via PATCH â†
   cleanups.push(() => w.close());
   const daemon: AsicdProcess = asicd([
     'demo',
+    // The emulated Bitaxe Gamma over bitaxe-raw: TPS546 + INA260, so the page has power to show and set.
+    ...['--board', 'sim-gamma-usb'],
     ...['--mqtt', broker.url, '--device-id', 'browser-dev', '--mqtt-interval', '1'],
     ...[
       '--http-listen',
@@ -159,6 +162,48 @@ test('dashboard in headless Chromium: live numbers, chart, settings via PATCH â†
   await page.waitForFunction(() => document.getElementById('frequency')?.textContent === '500', {
     timeout: 20_000,
   });
+
+  // Power: measured figures on the page; the core voltage through the form reaches the regulator (MQTT state).
+  await page.waitForFunction(() => /\d W$/.test(document.getElementById('power')?.textContent ?? ''), {
+    timeout: 30_000,
+  });
+  assert.match(await textOf('#supply'), /^\d\.\d\d V Â· \d+\.\d\d A$/);
+  assert.match(await textOf('#core'), /mV \(set \d+ mV\)/);
+  const setMv = Number(await page.$eval('#set-coreVoltage', (el) => (el as HTMLInputElement).value));
+  const maxMv = Number(await page.$eval('#set-coreVoltage', (el) => (el as HTMLInputElement).max));
+  assert.ok(setMv > 0 && maxMv >= setMv, `core voltage field ${setMv} (max ${maxMv})`);
+  const newMv = setMv + 20 <= maxMv ? setMv + 20 : setMv - 20;
+  await page.$eval('#settings-status', (el) => {
+    delete (el as HTMLElement).dataset.status;
+  });
+  await page.$eval(
+    '#set-coreVoltage',
+    (el, v) => {
+      (el as HTMLInputElement).value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    newMv,
+  );
+  await page.click('#save');
+  await page.waitForFunction(() => document.getElementById('settings-status')?.dataset.status !== undefined, {
+    timeout: 20_000,
+  });
+  assert.equal(
+    await page.$eval('#settings-status', (el) => (el as HTMLElement).dataset.status),
+    '200',
+    await textOf('#settings-status'),
+  );
+  const mark2 = w.seen.length;
+  await w.waitFor(
+    (m) => w.seen.indexOf(m) >= mark2 && (JSON.parse(m.text) as MinerState).power?.setMv === newMv,
+    `MQTT state with the core set to ${newMv} mV (${out()})`,
+    30_000,
+  );
+  await page.waitForFunction(
+    (mv: number) => (document.getElementById('core')?.textContent ?? '').includes(`(set ${mv} mV)`),
+    { timeout: 20_000 },
+    newMv,
+  );
 
   // A write without the token is refused, and changes nothing.
   await page.$eval('#token', (el) => {

@@ -113,7 +113,21 @@
     if (typeof s.powerW === 'number') {
       text('power', `${fmt(s.powerW, 1)} W`);
       const ths = s.hashrate.avg1m / 1000;
-      text('efficiency', ths > 0 ? `${fmt(s.powerW / ths, 1)} J/TH` : '–');
+      const jth = s.power?.efficiencyJth ?? (ths > 0 ? s.powerW / ths : undefined);
+      text('efficiency', jth !== undefined ? `${fmt(jth, 1)} J/TH` : '–');
+    }
+    const pw = s.power;
+    if (pw) {
+      const supply = [
+        pw.inputV !== undefined ? `${fmt(pw.inputV, 2)} V` : '',
+        pw.currentA !== undefined ? `${fmt(pw.currentA, 2)} A` : '',
+      ].filter(Boolean);
+      text('supply', supply.length ? supply.join(' · ') : 'not measured');
+      text(
+        'core',
+        `${pw.coreV !== undefined ? `${fmt(pw.coreV * 1000, 0)} mV` : '–'} (set ${pw.setMv} mV)${pw.state !== 'on' ? ` · ${pw.state}` : ''}`,
+      );
+      for (const el of document.querySelectorAll('.pw')) el.hidden = false;
     }
     $('temps').replaceChildren(
       ...s.temperatures.map((t) => {
@@ -194,6 +208,13 @@
       $('set-autofan').checked = s.fan.mode === 'auto';
       $('set-fanspeed').value = s.fan.dutyPercent;
       $('set-temptarget').value = s.settings?.targetTempC ?? '';
+      const cv = $('set-coreVoltage');
+      if (s.limits.voltageMv && s.power) {
+        cv.min = s.limits.voltageMv.min;
+        cv.max = s.limits.voltageMv.max;
+        cv.value = s.power.setMv;
+        $('core-voltage-label').hidden = false;
+      }
     }
   };
 
@@ -253,6 +274,7 @@
       const j = JSON.parse(t);
       msg =
         j.error ||
+        j.message ||
         `applied ${JSON.stringify(j.applied)}${j.restartRequired?.length ? `; at restart: ${j.restartRequired.join(', ')}` : ''}`;
     } catch {}
     return { ok: r.ok, status: r.status, msg };
@@ -270,6 +292,8 @@
     body.autofanspeed = $('set-autofan').checked ? 1 : 0;
     if (!$('set-autofan').checked && num('set-fanspeed') !== undefined) body.fanspeed = num('set-fanspeed');
     const info = await fetch('/api/system/info').then((r) => r.json());
+    const cv = num('set-coreVoltage');
+    if (!$('core-voltage-label').hidden && cv !== undefined && cv !== info.coreVoltage) body.coreVoltage = cv;
     const tt = num('set-temptarget');
     if (tt !== undefined && tt !== info.temptarget) body.temptarget = tt;
     if ($('set-stratumURL').value !== info.stratumURL) body.stratumURL = $('set-stratumURL').value;
