@@ -34,14 +34,17 @@ export function commandNames(): string[] {
  * module when the line is not a plain string literal. test/cli/help.test.ts checks both agree.
  */
 export async function commandSummary(name: string): Promise<string> {
+  return summaryFromSource(name) ?? (await commands[name]!()).summary;
+}
+
+/** The summary as text (the formatter may wrap a long one after `=`), or undefined when not a plain literal. */
+export function summaryFromSource(name: string): string | undefined {
   try {
     const src = readFileSync(new URL(`./commands/${name}.ts`, import.meta.url), 'utf8');
-    const m = /^export const summary = '([^'\\]*)';$/m.exec(src);
-    if (m) return m[1]!;
+    return /^export const summary =\s*'([^'\\]*)';$/m.exec(src)?.[1];
   } catch {
-    // not a file of that name: load the module
+    return undefined; // not a file of that name: the caller loads the module
   }
-  return (await commands[name]!()).summary;
 }
 
 async function help(): Promise<string> {
