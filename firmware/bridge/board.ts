@@ -194,6 +194,7 @@ export class EmulatedBridgeBoard {
       resetHeld: resetLine || this.spec.protocol === 'qaxe' ? this.power.resetHeld : null,
       answering: this.chain.answering,
       hashes: this.chain.stats.hashes,
+      jobs: this.chain.stats.jobs,
       fanPercent: Math.round(this.model.fanDuty()),
       fault: this.power.faultLatched ?? null,
       trips: this.power.trips,
