@@ -193,7 +193,15 @@ export async function startApp(o: StartOptions): Promise<App> {
       : {}),
   });
   if (stops?.requested) {
+    // The chips were not initialised, but may still hash a job of an earlier process: idle them (reset
+    // held / no work) like every other stop before the port closes.
+    await Promise.allSettled(hardware.chains.map((c) => c.idle()));
+    log.info('chains.idle', { during: 'start-up' });
     await hardware.close();
+    log.info('miner.stopped', {
+      during: 'start-up',
+      ms: Math.round(performance.now() - (stops.requestedAt ?? 0)),
+    });
     throw new StartAborted(stops.requested);
   }
   const fan = cfg.fan === undefined || cfg.fan === 'auto' ? 'auto' : Number(cfg.fan);

@@ -32,6 +32,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export class StopRequests {
   private why: string | undefined;
+  private at: number | undefined;
   private readonly listeners = new Set<StopListener>();
   private readonly o: StopRequestsOptions;
   private hooks: SecondSignalHooks | undefined;
@@ -62,10 +63,16 @@ export class StopRequests {
     return this.why;
   }
 
+  /** When the first stop request came (performance.now() ms), if any. */
+  get requestedAt(): number | undefined {
+    return this.at;
+  }
+
   /** Requests the stop (a signal, a duration, the cgminer `quit`): listeners run once. */
   request(why: string): void {
     if (this.why !== undefined) return;
     this.why = why;
+    this.at = performance.now();
     for (const l of [...this.listeners]) {
       try {
         l(why);
