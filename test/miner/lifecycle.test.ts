@@ -327,4 +327,34 @@ describe('fire-and-forget chain work never crashes the daemon', () => {
       await server.stop();
     }
   });
+
+  it('restart (cgminer restart): every chain idled and initialised once, then fed again without a second init', async () => {
+    const server = await ScriptedServer.start({ difficulty: 1 });
+    const { clock, chains, miner } = await fakeMiner({ chains: 2, poolUrl: server.url });
+    try {
+      await miner.start();
+      await waitFor(() => miner.getState().mining === 'running', 'hashing (pool over real TCP)', 30_000);
+      const inits = chains.map((c) => c.inits);
+      const idles = chains.map((c) => c.idles);
+      const jobs = chains.map((c) => c.jobs);
+      chains[1]!.idleFails = true; // a chain that cannot be idled does not stop the restart
+      await miner.control.restart();
+      assert.deepEqual(
+        chains.map((c) => c.inits - inits[chains.indexOf(c)]!),
+        [1, 1],
+        'one init per chain',
+      );
+      assert.ok(
+        chains.every((c, i) => c.idles > idles[i]!),
+        'each chain was idled first',
+      );
+      assert.equal(miner.getState().mining, 'running');
+      await waitFor(() => chains.every((c, i) => c.jobs > jobs[i]!), 'work again on both chains', 30_000);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      await miner.stop();
+      assert.equal(clock.pending(), 0, 'no timer left on the clock after stop()');
+      await server.stop();
+    }
+  });
 });
