@@ -238,7 +238,16 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     help: 'gateway: MQTT topic id (asicd/gateway/<id>/)',
     default: 'gateway',
-    commands: ['gateway'],
+    commands: GW,
+  },
+  {
+    key: 'gateway.metricsListen',
+    flag: 'gateway-metrics-listen',
+    kind: 'string',
+    help: 'asicd run: HTTP HOST:PORT for the in-process gateway\'s /metrics (Prometheus), /workers and /found-blocks, or "off"',
+    default: 'off',
+    commands: ['run'],
+    check: (v) => (v === 'off' ? undefined : hostPort(v)),
   },
   {
     key: 'gateway.statsSeconds',

@@ -57,6 +57,48 @@ export async function startInProcessGateway(cfg: Config, log: Logger): Promise<I
   const peer = gateway.network ? defaultPeer(cfg, opts.rpc.url, DEFAULT_PORT[gateway.network]) : undefined;
   if (peer) gateway.connectPeer(peer);
   const url = `stratum+tcp://${connectHost(opts.listenHost ?? '127.0.0.1')}:${port}`;
+  // Its own telemetry, as `asicd gateway` has it: /metrics + /workers + /found-blocks, MQTT under
+  // asicd/gateway/<id>/ on the daemon's broker, and per-worker statistics in the log.
+  const closers: Array<() => Promise<void>> = [];
+  const metricsAt = String(cfg['gateway.metricsListen'] ?? 'off');
+  if (metricsAt !== 'off') {
+    const m = /^(.*):(\d+)$/.exec(metricsAt)!;
+    try {
+      const { serveGatewayMetrics } = await import('./metrics.ts');
+      const srv = await serveGatewayMetrics(
+        gateway,
+        m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0',
+        Number(m[2]),
+        log,
+      );
+      closers.push(() => srv.close());
+    } catch (e) {
+      await gateway.stop().catch(() => {});
+      throw new ConfigError(
+        `gateway.metricsListen (${sourceOf(cfg, 'gateway.metricsListen')}): cannot listen on ${metricsAt}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  }
+  if (typeof cfg['mqtt.url'] === 'string') {
+    const { GatewayMqtt } = await import('./mqtt.ts');
+    const mq = new GatewayMqtt(gateway, {
+      url: cfg['mqtt.url'],
+      id: String(cfg['gateway.mqttId'] ?? 'gateway'),
+      ...(cfg['mqtt.user'] !== undefined ? { username: String(cfg['mqtt.user']) } : {}),
+      ...(cfg['mqtt.pass'] !== undefined ? { password: String(cfg['mqtt.pass']) } : {}),
+      ...(cfg['mqtt.ca'] !== undefined ? { caFile: String(cfg['mqtt.ca']) } : {}),
+      logger: log,
+    });
+    closers.push(() => mq.close().catch(() => {}));
+  }
+  const statsEvery = Number(cfg['gateway.statsSeconds'] ?? 0);
+  if (statsEvery > 0) {
+    const t = setInterval(() => {
+      for (const w of gateway.server.workers()) log.info('gateway.worker', { ...w });
+    }, statsEvery * 1000);
+    t.unref();
+    closers.push(async () => clearInterval(t));
+  }
   log.info('gateway.in_process', {
     network: gateway.network,
     node: gateway.rpc.printable,
@@ -69,7 +111,10 @@ export async function startInProcessGateway(cfg: Config, log: Logger): Promise<I
     gateway,
     url,
     stop: () => {
-      stopping ??= gateway.stop();
+      stopping ??= (async () => {
+        for (const c of closers.reverse()) await c();
+        await gateway.stop();
+      })();
       return stopping;
     },
   };

@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import mqtt from 'mqtt';
 import { encodeSegwitAddress } from '../../host/bitcoin/address.ts';
 import { headerHash } from '../../host/bitcoin/block.ts';
 import { hashToDisplay, hex } from '../../host/bitcoin/bytes.ts';
 import { targetToNbits } from '../../host/work/target.ts';
-import { waitFor } from '../helpers/net.ts';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { freePort, waitFor } from '../helpers/net.ts';
 import { type AsicdProcess, asicd } from '../helpers/proc.ts';
 import { StandinNode } from '../helpers/standin-node.ts';
 import { RawClient } from '../pool/helpers.ts';
@@ -27,9 +29,13 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-run-'));
 let node: StandinNode | undefined;
 let rig: AsicdProcess | undefined;
 let raw: RawClient | undefined;
+let broker: Mosquitto | undefined;
+let sub: mqtt.MqttClient | undefined;
 after(async () => {
   raw?.close();
   await rig?.stop();
+  await sub?.endAsync();
+  await broker?.stop();
   await node?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -60,9 +66,19 @@ test('asicd run --node-rpc: the local chips mine through their own gateway', {
       '',
     ].join('\n'),
   );
+  // The gateway's own telemetry from the same process: HTTP /found-blocks and MQTT block messages.
+  broker = await startMosquitto();
+  sub = await mqtt.connectAsync(broker.url);
+  const blocksOverMqtt: Array<Record<string, unknown>> = [];
+  sub.on('message', (topic, payload) => {
+    if (topic === 'asicd/gateway/solo/block') blocksOverMqtt.push(JSON.parse(String(payload)));
+  });
+  await sub.subscribeAsync('asicd/gateway/solo/#');
+  const metricsPort = await freePort();
   rig = asicd(
     [
       ...['run', '--config', config, '--max-hashrate', '300000', '--api-listen', 'off'],
+      ...['--gateway-metrics-listen', `127.0.0.1:${metricsPort}`, '--mqtt', broker.url, '--mqtt-id', 'solo'],
       ...['--log-format', 'json', '--no-status'],
     ],
     { ASICD_GATEWAY_RPC_PASSWORD: 'rpcpass' },
@@ -98,14 +114,30 @@ test('asicd run --node-rpc: the local chips mine through their own gateway', {
   assert.equal(hex(block.txs[0]!.outputs[0]!.scriptPubKey), `0014${PROGRAM.toString('hex')}`);
   assert.equal(block.txs.length, 2, 'coinbase + the template transaction');
   // The miner's own accounting: its shares accepted by the pool it knows as the gateway's URL.
-  assert.ok(
-    events().some((e) => e.event === 'share.accepted'),
-    'the miner logged accepted shares',
+  await waitFor(
+    () => events().some((e) => e.event === 'share.accepted'),
+    'the miner logs accepted shares',
+    60_000,
   );
   assert.ok(
-    events().some((e) => e.event === 'pool.connected' || JSON.stringify(e).includes(url)),
+    events().some((e) => e.event !== 'gateway.in_process' && JSON.stringify(e).includes(url)),
     `the miner's pool is the gateway at ${url}`,
   );
+
+  await waitFor(
+    () => blocksOverMqtt.some((b) => b.hash === acceptedBlock.hash),
+    'the found block published over MQTT by the in-process gateway',
+    30_000,
+  );
+  const found = (await (await fetch(`http://127.0.0.1:${metricsPort}/found-blocks`)).json()) as Array<{
+    hash: string;
+  }>;
+  assert.ok(
+    found.some((b) => b.hash === acceptedBlock.hash),
+    'on /found-blocks',
+  );
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /asicd_gateway_blocks_found_total\{result="(accepted|duplicate)"\} [1-9]/);
 
   // Another miner of the LAN on the same listener; a P2P announcement → a clean job for it.
   raw = await RawClient.open(port);
