@@ -72,6 +72,19 @@ function slopePerHour(xs: Sample[], pick: (s: Sample) => number): number {
   return (num / den) * 3_600_000;
 }
 
+function windows(xs: Sample[], durationMs: number): Array<{ fromS: number; rssMB: number; heapMB: number }> {
+  const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1] ?? Number.NaN;
+  return Array.from({ length: 10 }, (_, k) => {
+    const from = (durationMs * k) / 10;
+    const w = xs.filter((s) => s.t >= from && s.t < from + durationMs / 10);
+    return {
+      fromS: Math.round(from / 1000),
+      rssMB: med(w.map((s) => s.rss / MB)),
+      heapMB: med(w.map((s) => s.heap / MB)),
+    };
+  });
+}
+
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'asicd-soak-'));
   const baseline = resources();
@@ -202,6 +215,8 @@ async function main(): Promise<number> {
       max: Math.max(...samples.map((s) => s.rss)) / MB,
     },
     rssSlopeMBPerHourAfterWarmup: slopePerHour(warm, (s) => s.rss / MB),
+    // Median RSS / heap per tenth of the run: whether memory levels off, which one slope cannot show.
+    windows: windows(samples, durationMs),
     heapSlopeMBPerHourAfterWarmup: slopePerHour(warm, (s) => s.heap / MB),
     handles: {
       min: Math.min(...samples.map((s) => s.handles)),
@@ -228,6 +243,7 @@ async function main(): Promise<number> {
     [
       `soak done: ${faults.length} faults (${faults.join('; ')})`,
       `  RSS ${f(report.rssMB.first)} → ${f(report.rssMB.last)} MB (max ${f(report.rssMB.max)}); slope after warm-up ${f(report.rssSlopeMBPerHourAfterWarmup)} MB/h, heap ${f(report.heapSlopeMBPerHourAfterWarmup)} MB/h`,
+      `  RSS / heap median per tenth of the run (MB): ${report.windows.map((w) => `${f(w.rssMB)}/${f(w.heapMB)}`).join(' ')}`,
       `  handles ${report.handles.min}–${report.handles.max}, timers ${report.timers.min}–${report.timers.max} while running; after the stop (${stopMs} ms): ${leftover.length ? JSON.stringify(report.afterStop.leftover) : 'nothing left open'}`,
       `  link: ${JSON.stringify(link0)}`,
       l0
