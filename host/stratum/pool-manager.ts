@@ -370,6 +370,10 @@ export class PoolManager<
   private policyTimerAt: number | undefined;
   private submitSeq = 0;
   private orphanStale = 0;
+  /** Bumped by setPools(): the clients of each list get their own connection tokens. */
+  private generation = 0;
+  /** Set by stop() (cleared by start()): a setPools() that was draining must not start the new list. */
+  private halted = false;
   /** Mask last announced with 'versionMask' (announced once per job boundary, when it changes). */
   private announcedMask: number | undefined;
 
@@ -412,6 +416,7 @@ export class PoolManager<
   // Public API
 
   start(): void {
+    this.halted = false;
     if (this.policy.state !== 'stopped') return;
     this.log.info('start', { pool: this.o.pools[this.policy.preferred]!.url, pools: this.o.pools.length });
     this.run(this.policy.start(this.clock.now()));
@@ -419,6 +424,7 @@ export class PoolManager<
 
   /** Stops timers and connections; resolves once pending submits are answered or given up. */
   async stop(): Promise<void> {
+    this.halted = true;
     if (this.policy.state === 'stopped') return;
     this.policy.stop();
     this.clock.clearTimeout(this.policyTimer);
@@ -475,7 +481,9 @@ export class PoolManager<
     this.tokenPool.clear();
     this.announcedMask = undefined;
     this.o = { ...this.o, pools };
-    this.policy = this.makePolicy(pools.length);
+    this.generation++;
+    const policy = this.makePolicy(pools.length);
+    this.policy = policy;
     for (const [i, p] of pools.entries()) {
       this.clients.push(this.makeClient(p, i));
       const k = oldPools.findIndex((q) => q.url === p.url && q.user === p.user);
@@ -484,7 +492,9 @@ export class PoolManager<
     }
     this.log.info('pools.replaced', { pools: pools.map((p) => p.url), was: oldPools.map((p) => p.url) });
     await Promise.all(oldClients.map((c) => c.drain(drainMs)));
-    if (running) this.run(this.policy.start(this.clock.now()));
+    // Another setPools() or stop() during the drain decides from here on.
+    if (running && !this.halted && this.policy === policy && policy.state === 'stopped')
+      this.run(policy.start(this.clock.now()));
   }
 
   /** Manual switch: `index` becomes the preferred pool (failover returns to it). */
@@ -590,7 +600,8 @@ export class PoolManager<
   private makeClient(p: Pool, i: number): ManagedClient<Job, Share> {
     const o = this.o;
     const common: ManagedClientCommon = {
-      label: `pool${i}`,
+      // Tokens are `<label>#<n>`: a new generation (setPools) never reuses an old connection's token.
+      label: this.generation ? `pool${i}g${this.generation}` : `pool${i}`,
       ...(o.versionRollingMask !== undefined ? { versionRollingMask: o.versionRollingMask } : {}),
       ...(o.readyTimeoutMs !== undefined ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
       ...(o.silenceMs !== undefined ? { silenceMs: o.silenceMs } : {}),
