@@ -13,9 +13,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { encodeSegwitAddress } from '../host/bitcoin/address.ts';
+import { headerHash } from '../host/bitcoin/block.ts';
+import { hashToDisplay } from '../host/bitcoin/bytes.ts';
 import { Gateway } from '../host/gateway/gateway.ts';
 import { StratumServer } from '../host/pool/server.ts';
 import { StandinNode } from '../test/helpers/standin-node.ts';
+import { ZmqPublisher } from '../test/helpers/zmq-pub.ts';
 import { type BenchRow, type BenchSuite, percentile } from './harness.ts';
 
 const PAYOUT = encodeSegwitAddress('bcrt', 0, new Uint8Array(20).fill(3));
@@ -134,6 +137,7 @@ async function announceLatency(
   fleet: Fleet,
   rounds: number,
   spacingMs: () => number,
+  announce?: (hash: string) => void,
 ): Promise<{ each: number[]; last: number[] }> {
   const each: number[] = [];
   const last: number[] = [];
@@ -143,7 +147,8 @@ async function announceLatency(
     await fleet.ask({ cmd: 'mark', prev }, 'marked');
     const got = fleet.wait<{ times: number[] }>('arrivals', 5000);
     const t0 = now();
-    node.mineExternal();
+    const b = node.mineExternal();
+    announce?.(hashToDisplay(headerHash(b.header)));
     const a = await got;
     if (!a) throw new Error('miners did not all get a clean job within 5 s');
     const lat = a.times.map((t) => t - t0);
@@ -153,7 +158,7 @@ async function announceLatency(
   return { each: each.sort((x, y) => x - y), last: last.sort((x, y) => x - y) };
 }
 
-async function gatewayWith(node: StandinNode, p2p: boolean, pollMs: number): Promise<Gateway> {
+async function gatewayWith(node: StandinNode, p2p: boolean, pollMs: number, zmq?: string): Promise<Gateway> {
   const gw = new Gateway({
     rpc: { url: node.rpcUrl, user: 'user', password: 'pass' },
     payout: PAYOUT,
@@ -161,6 +166,7 @@ async function gatewayWith(node: StandinNode, p2p: boolean, pollMs: number): Pro
     pollMs,
     longpoll: false,
     ...(p2p ? { p2p: `127.0.0.1:${node.p2pPort}` } : {}),
+    ...(zmq ? { zmq } : {}),
     server: { difficulty: 1e-12, vardiff: false, maxConnections: 5000, maxRequestsPerSecond: 1e6 },
   });
   await gw.start();
@@ -222,6 +228,58 @@ const suite: BenchSuite = {
           ...(p === 99 ? { target: { op: '<=' as const, value: 50 } } : {}),
         });
       }
+      await fleet.terminate();
+      await gw.stop();
+
+      // ZMQ hashblock (a real libzmq publisher: python3-zmq) → clean notify, same 100 miners.
+      let pub: ZmqPublisher | undefined;
+      try {
+        pub = new ZmqPublisher();
+        await pub.start();
+      } catch (e) {
+        pub = undefined;
+        ctx.log(`  zmq: skipped (${(e as Error).message})`);
+      }
+      if (pub) {
+        const zfleet = new Fleet();
+        const zgw = await gatewayWith(node, false, 0, pub.endpoint);
+        while (!zgw.zmq?.ready) await new Promise((r) => setTimeout(r, 20));
+        // The subscription reaches the publisher asynchronously: publish the current tip until seen.
+        while ((zgw.zmq?.counters.messages ?? 0) === 0) {
+          await pub.publish('hashblock', node.tipHash, 0);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await zfleet.ask({ cmd: 'connect', port: zgw.server.port, n: miners }, 'connected');
+        let seq = 1;
+        const zmq = await announceLatency(
+          node,
+          zgw,
+          zfleet,
+          Math.max(5, Math.round(20 * ctx.scale)),
+          () => 50,
+          (hash) => void pub!.publish('hashblock', hash, seq++),
+        );
+        ctx.log(`  zmq: ${zmq.each.length} samples (libzmq ${pub.libzmq})`);
+        for (const [p, label] of [
+          [50, 'p50'],
+          [99, 'p99'],
+        ] as const) {
+          const v = percentile(zmq.each, p);
+          const b = percentile(base.each, p);
+          rows.push({
+            suite: 'gateway',
+            name: `ZMQ hashblock → clean notify, ${miners} miners, ${label}`,
+            value: v,
+            unit: 'ms',
+            baseline: { name: 'RPC polling at 1 s', value: b },
+            ratio: b / v,
+            better: 'lower',
+          });
+        }
+        await zfleet.terminate();
+        await zgw.stop();
+        await pub.stop();
+      }
       rows.push({
         suite: 'gateway',
         name: `P2P announce → last of ${miners} miners notified, p99`,
@@ -229,8 +287,6 @@ const suite: BenchSuite = {
         unit: 'ms',
         better: 'lower',
       });
-      await fleet.terminate();
-      await gw.stop();
 
       // --- shares validated per second, 100 miners ----------------------------------------------
       fleet = new Fleet();

@@ -122,6 +122,26 @@ describe('gateway options: file, environment, flags', () => {
     fails(() => load([...base, '--payout', v2]), /witness v2.*P2TR/);
   });
 
+  it('ZMQ endpoint and secrets: --zmq maps to the gateway, a password in the file is masked everywhere', () => {
+    const base = ['--node-rpc', 'http://127.0.0.1:8332', '--payout', PAYOUT];
+    assert.equal(
+      gatewayOptionsFromConfig(load([...base, '--zmq', 'tcp://127.0.0.1:28332'])).zmq,
+      'tcp://127.0.0.1:28332',
+    );
+    assert.equal(gatewayOptionsFromConfig(load(base)).zmq, undefined);
+    fails(() => load([...base, '--zmq', '127.0.0.1:28332']), /gateway\.zmq \(--zmq\).*tcp:\/\/HOST:PORT/);
+    fails(() => load([...base, '--zmq', 'tcp://h:0']), /gateway\.zmq/);
+    const f = file(
+      `gateway:\n  nodeRpc: http://127.0.0.1:8332\n  rpcUser: u\n  rpcPassword: Fi1eSecretPw\n  payout: ${PAYOUT}\n`,
+    );
+    const o = gatewayOptionsFromConfig(load(['--config', f]));
+    assert.equal(o.rpc.password, 'Fi1eSecretPw');
+    assert.equal(redactText('node said Fi1eSecretPw'), 'node said ***');
+    // A password inside the RPC URL is a secret too.
+    load(['--node-rpc', 'http://u:Ur1Secret@127.0.0.1:8332']);
+    assert.equal(redactText('Ur1Secret'), '***');
+  });
+
   it('checks across values: node and payout required, floor below the start, password needs a user', () => {
     fails(() => gatewayOptionsFromConfig(load([])), /gateway\.nodeRpc: required \(--node-rpc URL/);
     fails(
