@@ -920,8 +920,22 @@ export class Miner implements MinerSource {
           password: p.pass,
         }));
         await this.pools.setPools(next);
+        // Ledgers follow their pool (same URL and user); a new pool starts at zero; a dropped pool's
+        // ledger stays after the list so the board's totals never go down.
+        const oldPools = this.o.pools;
+        const oldLedgers = this.ledgers.splice(0);
+        const kept = new Set<number>();
+        for (const p of next) {
+          const k = oldPools.findIndex((q, i) => !kept.has(i) && q.url === p.url && q.user === p.user);
+          if (k >= 0) kept.add(k);
+          this.ledgers.push(k >= 0 ? oldLedgers[k]! : new ShareLedger());
+        }
+        for (const [i, l] of oldLedgers.entries()) if (!kept.has(i)) this.ledgers.push(l);
+        for (const [token, i] of this.poolOfToken) {
+          const j = this.ledgers.indexOf(oldLedgers[i]!);
+          if (j >= 0) this.poolOfToken.set(token, j);
+        }
         this.o.pools = next;
-        while (this.ledgers.length < next.length) this.ledgers.push(new ShareLedger());
         this.changed();
       },
       restart: async () => {

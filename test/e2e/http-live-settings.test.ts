@@ -108,6 +108,7 @@ test('PATCH applies pools, temperature target and core voltage live, within limi
     await waitFor(() => (acceptedBy.get('A:old.worker') ?? 0) >= 1, 'a share at pool A', 60_000);
 
     // ---- pool change: live reconnect to B with the new worker ------------------------------------
+    const acceptedBeforeChange = source.getState().shares.accepted;
     const r1 = await call('PATCH', '/api/system', {
       stratumURL: '127.0.0.1',
       stratumPort: poolB.port,
@@ -121,6 +122,15 @@ test('PATCH applies pools, temperature target and core voltage live, within limi
     const s1 = source.getState();
     assert.equal(s1.pool?.url, `stratum+tcp://127.0.0.1:${poolB.port}`);
     assert.equal(s1.pools.length, 1);
+    // The new pool's ledger starts at zero; the board's totals keep pool A's shares.
+    assert.ok(
+      s1.pools[0]!.accepted <= (acceptedBy.get('B:new.worker') ?? 0),
+      `pool B's ledger (${s1.pools[0]!.accepted}) holds only B's shares`,
+    );
+    assert.ok(
+      s1.shares.accepted >= acceptedBeforeChange,
+      `totals never go down (${acceptedBeforeChange} → ${s1.shares.accepted})`,
+    );
     assert.equal(poolA.connectionIds.length, 0, 'the old pool connection is closed');
     const info = (await (await fetch(`${h.url}api/system/info`)).json()) as Record<string, unknown>;
     assert.equal(info.stratumPort, poolB.port);
