@@ -11,6 +11,7 @@ import {
   defaultPeer,
   gatewayOptionsFromConfig,
   isGatewayCommandKey,
+  listenFailure,
 } from '../gateway/options.ts';
 import { DEFAULT_PORT } from '../p2p/codec.ts';
 
@@ -57,9 +58,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     port = await gw.start();
   } catch (e) {
-    console.error(`asicd gateway: ${(e as Error).message}`);
+    const cfgErr = listenFailure(cfg, e);
+    console.error(`asicd gateway: ${(cfgErr as Error).message}`);
     await gw.stop().catch(() => {});
-    return 1;
+    return cfgErr instanceof ConfigError ? 2 : 1;
   }
   // P2P default: the RPC host on the network's default port (known once the node said its chain).
   const peer = gw.network ? defaultPeer(cfg, opts.rpc.url, DEFAULT_PORT[gw.network]) : undefined;

@@ -8,7 +8,7 @@
 import type { Logger } from '../../lib/log.ts';
 import { type Config, ConfigError, type PoolConfig, sourceOf } from '../config.ts';
 import type { Gateway } from './gateway.ts';
-import { defaultPeer, gatewayConfigured, gatewayOptionsFromConfig } from './options.ts';
+import { defaultPeer, gatewayConfigured, gatewayOptionsFromConfig, listenFailure } from './options.ts';
 
 export interface InProcessGateway {
   gateway: Gateway;
@@ -52,6 +52,8 @@ export async function startInProcessGateway(cfg: Config, log: Logger): Promise<I
     port = await gateway.start();
   } catch (e) {
     await gateway.stop().catch(() => {});
+    const cfgErr = listenFailure(cfg, e);
+    if (cfgErr !== e) throw cfgErr;
     throw new Error(`gateway: ${(e as Error).message}`);
   }
   const peer = gateway.network ? defaultPeer(cfg, opts.rpc.url, DEFAULT_PORT[gateway.network]) : undefined;

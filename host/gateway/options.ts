@@ -101,6 +101,25 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'log
   return o;
 }
 
+/**
+ * A listen failure of the gateway's Stratum port as a ConfigError naming gateway.listen and its source
+ * (port in use, not an address of this machine); other errors are returned unchanged.
+ */
+export function listenFailure(cfg: Config, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') return e;
+  const at = String(cfg['gateway.listen']);
+  const why =
+    code === 'EADDRINUSE'
+      ? 'port in use; choose another with --listen HOST:PORT'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : 'not an address of this machine';
+  return new ConfigError(
+    `gateway.listen (${sourceOf(cfg, 'gateway.listen')}): cannot listen on ${at}: ${code} (${why})`,
+  );
+}
+
 /** The P2P peer to use when none was configured: the RPC host on the network's default port. */
 export function defaultPeer(cfg: Config, rpcUrl: string, port: number): string | undefined {
   if (cfg['gateway.p2p'] !== undefined) return undefined;

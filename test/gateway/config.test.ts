@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,6 +20,7 @@ import {
 } from '../../host/gateway/options.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { redactText } from '../../lib/redact.ts';
+import { StandinNode } from '../helpers/standin-node.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'asicd-gwcfg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -190,6 +192,36 @@ describe('gateway options: file, environment, flags', () => {
       await startInProcessGateway(load(['--board', 'sim-gamma'], {}, 'run'), silentLogger),
       undefined,
     );
+  });
+
+  it('a gateway port in use is a ConfigError naming gateway.listen (in-process, before any device)', async () => {
+    const node = new StandinNode({ user: 'u', password: 'p' });
+    await node.start();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const cfg = load(
+        [
+          ...['--node-rpc', node.rpcUrl, '--rpc-user', 'u', '--rpc-password', 'p', '--payout', PAYOUT],
+          ...['--listen', `127.0.0.1:${port}`, '--p2p', 'off', '--no-longpoll', '--poll-ms', '0'],
+          ...['--found-blocks', join(dir, 'busy-found.json')],
+        ],
+        {},
+        'run',
+      );
+      await assert.rejects(
+        startInProcessGateway(cfg, silentLogger),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          /gateway\.listen \(--listen\): cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE \(port in use/.test(
+            e.message,
+          ),
+      );
+    } finally {
+      await new Promise((r) => busy.close(r));
+      await node.stop();
+    }
   });
 
   it('the in-process gateway goes first; configured pools stay behind it', () => {
