@@ -22,7 +22,8 @@ import { LogTap } from '../http/log-tap.ts';
 import type { HttpServer } from '../http/server.ts';
 import { PersistentSource } from '../state/persistent.ts';
 import type { StateFile } from '../state/store.ts';
-import { checkSv2Pools, isSv2Url } from '../stratum-v2/client.ts';
+import { loadSv2Client } from '../stratum-v2/lazy-client.ts';
+import { isSv2Url } from '../stratum-v2/url.ts';
 import { parseListen } from '../telemetry/cgminer-api.ts';
 import type { TelemetryConfig } from '../telemetry/config.ts';
 import { deriveDeviceId, startTelemetry, type TelemetryHandle } from '../telemetry/index.ts';
@@ -164,10 +165,13 @@ export async function startApp(o: StartOptions): Promise<App> {
     throw new ConfigError('pools: at least one --pool URL is needed (stratum+tcp://host:port)');
   for (const p of pools)
     if (!p.user) throw new ConfigError(`user: no worker name for ${p.url} (--user address.worker)`);
-  try {
-    checkSv2Pools(pools, cfg['sv2.allowUnauthenticated'] === true);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
+  if (pools.some((p) => isSv2Url(p.url))) {
+    const { checkSv2Pools } = await loadSv2Client();
+    try {
+      checkSv2Pools(pools, cfg['sv2.allowUnauthenticated'] === true);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   }
   const thermal = cfg['thermal.enabled'] !== false;
   if (!thermal) log.warn('thermal.disabled', { warning: UNMONITORED_WARNING });

@@ -53,6 +53,9 @@ import {
 } from './framing.ts';
 import { PROTOCOL_MINING, SETUP_FLAGS, type Sv2Message } from './messages.ts';
 import { ACT2_LEN, type CipherState, NoiseError, NoiseInitiator } from './noise.ts';
+import { isSv2Url } from './url.ts';
+
+export { isSv2Url };
 
 /** BIP 320: the header version bits a miner may roll (SV2 has no mask negotiation). */
 export const SV2_VERSION_ROLLING_MASK = 0x1fffe000;
@@ -64,11 +67,6 @@ export interface Sv2Endpoint {
   port: number;
   /** x-only authority key from the URL path (undefined when the URL has none). */
   authorityKey: Uint8Array | undefined;
-}
-
-/** True for the SV2 scheme (under --algo sha256d; the ethash dialects use stratum2+tcp differently). */
-export function isSv2Url(url: string): boolean {
-  return /^stratum2\+tcp:\/\//i.test(url.trim());
 }
 
 /** `stratum2+tcp://host:port[/authority key]` → endpoint; a malformed key is an error naming it. */

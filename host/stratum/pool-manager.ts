@@ -41,7 +41,9 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
-import { createSv2Client, isSv2Url, type Sv2ClientEvents } from '../stratum-v2/client.ts';
+import type { Sv2ClientEvents } from '../stratum-v2/client.ts';
+import { LazySv2Client } from '../stratum-v2/lazy-client.ts';
+import { isSv2Url } from '../stratum-v2/url.ts';
 import {
   type ClientEvents,
   type ClientJob,
@@ -689,7 +691,8 @@ export class PoolManager<
 
 /** The default factory: Stratum V2 for stratum2+tcp:// URLs, else a V1 StratumClient. */
 export function createBitcoinClient(p: PoolConfig, index: number, c: ManagedClientCommon): ManagedClient {
-  return isSv2Url(p.url) ? createSv2Client(p, index, c) : createStratumClient(p, index, c);
+  // The V2 stack loads on the first connect of a V2 pool (host/stratum-v2/lazy-client.ts).
+  return isSv2Url(p.url) ? new LazySv2Client(p, index, c) : createStratumClient(p, index, c);
 }
 
 /** A Bitcoin StratumClient (V1) for a PoolConfig. */

@@ -66,6 +66,8 @@ describe('lazy imports of `asicd run`', () => {
       'prom-client',
       'node-red',
       'yaml',
+      '@noble/curves',
+      '@noble/ciphers',
     ])
       assert.ok(!run.packages.has(pkg), `asicd run loads ${pkg} at start`);
     for (const file of [
@@ -74,6 +76,7 @@ describe('lazy imports of `asicd run`', () => {
       'host/gateway/gateway.ts',
       'host/p2p/peer.ts',
       'host/work/kernel/sha256d-wat.ts',
+      'host/stratum-v2/client.ts',
     ])
       assert.ok(!run.files.has(file), `asicd run loads ${file} at start`);
     assert.ok(![...run.files].some((f) => f.includes('ethash')), 'asicd run loads ethash at start');
