@@ -42,6 +42,8 @@ export interface BoardIoOptions {
   logger: Logger;
   /** `<link>.control` / `<link>.data` instead of USB discovery. */
   bridgeLink?: string;
+  /** The bridge's ports, already found (asicd doctor). */
+  bridgePorts?: { control: string; data: string };
   voltageMv?: number;
   /** Reply timeout of bridge requests (ms). */
   bridgeTimeoutMs?: number;
@@ -108,7 +110,7 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
     if (board.transport.kind === 'usb-bridge') {
       // serialport (a native addon) loads only for boards behind a USB bridge (lazy-imports test).
       const { UartTransport } = await import('../../drivers/transport/uart.ts');
-      const ports = await bridgePorts(board, o.bridgeLink);
+      const ports = o.bridgePorts ?? (await bridgePorts(board, o.bridgeLink));
       const control = new UartTransport({
         path: ports.control,
         baudRate: 115200,

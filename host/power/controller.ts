@@ -127,6 +127,14 @@ export class PowerController {
     return Boolean(this.o.regulator?.off || this.spec.enable);
   }
   /** Chips can be held in reset: a reset line, or a bridge firmware whose Shutdown asserts it (QAxe). */
+  /** The regulator and monitor capabilities (for `asicd doctor`'s read-back). */
+  get regulatorCap(): RegulatorCap | undefined {
+    return this.o.regulator;
+  }
+  get monitorCap(): MonitorCap | undefined {
+    return this.o.monitor;
+  }
+
   get hasReset(): boolean {
     return this.spec.reset !== undefined || this.spec.regulator.kind === 'bridge';
   }
@@ -270,8 +278,9 @@ export class PowerController {
       const cause = (err as Error).message;
       await this.switchOff();
       this.st = 'off';
-      const hint =
-        step === 'regulator'
+      const hint = this.isLinkError(err)
+        ? ' (the USB bridge does not answer: check the cable and that the board runs its bridge firmware)'
+        : step === 'regulator'
           ? ' (no regulator answering on the bus? check I2C wiring, the address and the input supply)'
           : '';
       this.log.error('power.bringup_failed', { step, error: cause });

@@ -13,6 +13,8 @@ import { GPIO_PERMISSION_FIX, listGpioChips } from '../../drivers/gpio/chardev.t
 import { PWM_FIX } from '../../drivers/pwm/sysfs.ts';
 import { createSimBoardChain } from '../../firmware/bm13xx/index.ts';
 import { systemClock } from '../../lib/clock.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { type BoardIo, openBoardIo } from './board-io.ts';
 import { createSimPower } from './sim.ts';
 
 export interface DoctorRoots {
@@ -64,6 +66,7 @@ async function list(dir: string, re: RegExp): Promise<string[]> {
 export async function doctor(
   board: BoardProfile | undefined,
   roots: DoctorRoots = REAL_ROOTS,
+  opts: { bridgeLink?: string } = {},
 ): Promise<DoctorReport> {
   const checks: Check[] = [];
   const need = new Set<string>();
@@ -171,9 +174,18 @@ export async function doctor(
       ok: true,
       detail: `${t.path}: ${t.vid.toString(16).padStart(4, '0')}:${t.pid.toString(16).padStart(4, '0')} "${t.manufacturer}" "${t.product}" interface ${t.interface}`,
     });
+  let bridgePorts: { control: string; data: string } | undefined;
   if (board?.bridge && !board.simulated) {
     const found = matchBridges(ttys, board.bridge);
-    const b = found[0];
+    const b = opts.bridgeLink
+      ? {
+          control: `${opts.bridgeLink}.control`,
+          data: `${opts.bridgeLink}.data`,
+          serial: '',
+          product: board.bridge.product,
+        }
+      : found[0];
+    if (b) bridgePorts = b;
     let ok = b !== undefined;
     let detail = b
       ? `${board.bridge.product} bridge: control ${b.control}, data ${b.data}`
@@ -181,10 +193,21 @@ export async function doctor(
     let fix = b
       ? undefined
       : 'plug the board in (a data cable, not charge-only) and check `dmesg` for ttyACM';
-    if (b && !((await rw(b.control)) && (await rw(b.data)))) {
+    const exists = async (p: string) =>
+      access(p).then(
+        () => true,
+        () => false,
+      );
+    if (b && opts.bridgeLink && !((await exists(b.control)) && (await exists(b.data)))) {
+      ok = false;
+      detail += ' (no such ports)';
+      fix = `is \`asicd sim --board ${board.id} --link ${opts.bridgeLink}\` running?`;
+      bridgePorts = undefined;
+    } else if (b && !((await rw(b.control)) && (await rw(b.data)))) {
       ok = false;
       detail += ' (permission denied)';
       fix = DIALOUT_FIX;
+      bridgePorts = undefined;
     }
     checks.push({ what: 'usb', ok, detail, ...(fix ? { fix } : {}) });
   } else if (ttys.length === 0)
@@ -209,6 +232,35 @@ export async function doctor(
     } finally {
       await sp.controller.powerOff();
       sp.board.close();
+    }
+  }
+  // A real USB-bridge board that is there: talk to it through its bridge — regulator ID and the voltages
+  // read back, without switching the core on (the daemon's bring-up does that).
+  if (board && !board.simulated && board.power && bridgePorts) {
+    const port = bridgePorts;
+    let io: BoardIo | undefined;
+    try {
+      io = await openBoardIo(board, { clock: systemClock, logger: silentLogger, bridgePorts: port });
+      const reg = io.power?.regulatorCap;
+      const id = reg ? await reg.identify() : board.power.regulator.kind;
+      const t = await reg?.telemetry?.().catch(() => undefined);
+      const mon = io.power?.monitorCap ? await io.power.monitorCap.read().catch(() => undefined) : undefined;
+      const vin = mon?.vinV ?? t?.vinV ?? null;
+      const vout = t?.voutV ?? null;
+      checks.push({
+        what: 'board',
+        ok: true,
+        detail: `${board.id} via ${port.control}: regulator ${id}${vout !== null ? `, core ${vout.toFixed(3)} V read back` : ''}${vin !== null ? `, input ${vin.toFixed(2)} V` : ''}`,
+      });
+    } catch (e) {
+      checks.push({
+        what: 'board',
+        ok: false,
+        detail: `${board.id} via ${port.control}: ${(e as Error).message}`,
+        fix: 'check the board is powered and runs its bridge firmware; `asicd run` says which bring-up step fails',
+      });
+    } finally {
+      await io?.close();
     }
   }
   const ready = board !== undefined && checks.every((c) => c.ok);

@@ -229,6 +229,24 @@ describe('bitaxe-raw board: faults at start and a bridge unplugged mid-run', () 
     await sigterm(miner);
   });
 
+  it('bridge silent at start: asicd run stops with an error naming the control port and the fix (exit 1)', {
+    timeout: 120_000,
+  }, async () => {
+    const link = join(dir, 'gamma-silent');
+    const sim = await simBoard('bitaxe-gamma-usb', link, ['--bridge-silent']);
+    const server = await pool();
+    const miner = run('bitaxe-gamma-usb', link, server.url);
+    const code = await miner.exited;
+    assert.equal(code, 1, miner.output().slice(-1500));
+    assert.match(
+      miner.output(),
+      new RegExp(`${link}\\.control: .*no reply within 1000 ms.*check the USB cable`),
+    );
+    const s = await sim.status();
+    assert.equal(s.coreV, 0);
+    assert.equal(s.resetHeld, true);
+  });
+
   it('bridge unplugged mid-run: chips stop, the daemon keeps running and names the port; plugged back → full bring-up and shares again', {
     timeout: 240_000,
   }, async () => {

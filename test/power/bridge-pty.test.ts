@@ -18,6 +18,7 @@ import { BitaxeRawBridge } from '../../drivers/bridge/bitaxe-raw.ts';
 import { Ds4432u } from '../../drivers/power/ds4432u.ts';
 import { UartTransport } from '../../drivers/transport/uart.ts';
 import { PowerController } from '../../host/power/controller.ts';
+import { doctor, formatReport } from '../../host/power/doctor.ts';
 import { monitorFor, regulatorFor } from '../../host/power/parts.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { memoryLogger } from '../../lib/log.ts';
@@ -155,5 +156,31 @@ describe('bitaxe-raw board on ptys: bring-up order enforced by the emulator', ()
     // Even the right voltage afterwards does not bring them back.
     await new Ds4432u(bridge.i2c, 0x48).setVout(1.2, { minV: 1.1, maxV: 1.3 });
     await assert.rejects(chain.init(), /no BM1366 answered/);
+  });
+});
+
+describe('asicd doctor on a bridge board served on ptys', () => {
+  it('reads the regulator ID and voltages through the bridge with the core left off; missing ports → FAIL with the fix', {
+    timeout: 90_000,
+  }, async () => {
+    const link = join(dir, 'gamma-doctor');
+    const sim = await serve('bitaxe-gamma-usb', link);
+    const empty = mkdtempSync(join(tmpdir(), 'asicd-doctor-root-'));
+    cleanups.push(async () => rmSync(empty, { recursive: true, force: true }));
+    const roots = { dev: join(empty, 'dev'), sys: join(empty, 'sys'), cmdline: join(empty, 'cmdline') };
+    const gamma = findBoard('bitaxe-gamma-usb')!;
+    const r = await doctor(gamma, roots, { bridgeLink: link });
+    const b = r.checks.find((c) => c.what === 'board');
+    assert.ok(b?.ok, JSON.stringify(r.checks));
+    assert.match(b!.detail, /regulator TPS546D24A, core 0\.000 V read back, input 5\.00 V/);
+    assert.equal(r.ready, true, formatReport(r, gamma));
+    const s = await sim.status();
+    assert.equal(s.coreV, 0, 'the doctor does not switch the core on');
+    assert.equal(s.resetHeld, true);
+    const missing = await doctor(gamma, roots, { bridgeLink: join(dir, 'nothing-here') });
+    const u = missing.checks.find((c) => c.what === 'usb' && !c.ok);
+    assert.match(u?.detail ?? '', /no such ports/);
+    assert.match(u?.fix ?? '', /asicd sim --board bitaxe-gamma-usb/);
+    assert.equal(missing.ready, false);
   });
 });
