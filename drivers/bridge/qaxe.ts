@@ -181,6 +181,9 @@ export class QaxeBridge {
       }, timeoutMs);
       this.pending = { id, what, resolve, reject, timer };
     });
+    // The reply can come back before write() resolves (tcdrain): it is handled by our caller, so mark it
+    // handled now or Node would see an unhandled rejection in between.
+    reply.catch(() => {});
     try {
       await this.transport.write(frame);
     } catch (err) {

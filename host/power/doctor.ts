@@ -5,7 +5,7 @@
  * emulated board, with the regulator ID and voltage read back). Roots are injectable for tests.
  */
 import { constants } from 'node:fs';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BoardProfile } from '../../boards/types.ts';
 import { listUsbTtys, matchBridges } from '../../drivers/bridge/discover.ts';
@@ -193,11 +193,20 @@ export async function doctor(
     let fix = b
       ? undefined
       : 'plug the board in (a data cable, not charge-only) and check `dmesg` for ttyACM';
+    const charDevice = async (p: string) =>
+      stat(p).then(
+        (st) => st.isCharacterDevice(),
+        () => false,
+      );
     const exists = async (p: string) =>
       access(p).then(
         () => true,
         () => false,
       );
+    if (b && !opts.bridgeLink && !((await charDevice(b.control)) && (await charDevice(b.data)))) {
+      // Listed in sysfs but not a device node here (a test tree, a stale node): nothing to talk to.
+      bridgePorts = undefined;
+    }
     if (b && opts.bridgeLink && !((await exists(b.control)) && (await exists(b.data)))) {
       ok = false;
       detail += ' (no such ports)';
