@@ -5,7 +5,7 @@
  *    `ASICModel` names a BM13xx chip (pyasic maps BM1397/1366/1368/1370 to BitAxe Max/Ultra/Supra/Gamma);
  * 2. data: hashrate (`hashRate`, GH/s), expected hashrate (`expectedHashrate` GH/s, or smallCoreCount ×
  *    asicCount × frequency / 1000), temperatures (`temp`, `vrTemp`), fans (`fanrpm`, `fanspeed` %),
- *    power (`power` W), uptime (`uptimeSeconds`), pools (`stratumURL`/`stratumPort`/`stratumUser`,
+ *    power (`power` W, `voltage` mV, `current` mA, `coreVoltage`/`coreVoltageActual` mV), uptime (`uptimeSeconds`), pools (`stratumURL`/`stratumPort`/`stratumUser`,
  *    `sharesAccepted`/`sharesRejected`, `isUsingFallbackStratum`), best difficulty (`bestDiff`,
  *    `bestSessionDiff`), identity (`hostname`, `macAddr`, `version`), chips (`asicCount`) via
  *    `/api/system/asic` too.
@@ -48,6 +48,8 @@ test('pyasic-style probe finds asicd as an ESPMiner (Bitaxe) and reads its figur
   const apiPort = await freePort();
   daemon = asicd([
     'demo',
+    // The emulated Gamma over bitaxe-raw: TPS546 + INA260, so power is measured as on a real Gamma.
+    ...['--board', 'sim-gamma-usb'],
     ...['--http-listen', `127.0.0.1:${httpPort}`, '--api-listen', `127.0.0.1:${apiPort}`],
     ...['--device-id', 'pyasic-dev', '--no-status', '--log-format', 'json'],
   ]);
@@ -97,11 +99,17 @@ test('pyasic-style probe finds asicd as an ESPMiner (Bitaxe) and reads its figur
   assert.equal(num('frequency'), 525);
   const temp = num('temp');
   assert.ok(temp > 0 && temp < 100, `ASIC temperature ${temp} °C`);
-  assert.ok(!('vrTemp' in info) || typeof info.vrTemp === 'number');
+  const vrTemp = num('vrTemp');
+  assert.ok(vrTemp > 0 && vrTemp < 125, `VR temperature ${vrTemp} °C`);
   assert.ok(num('fanrpm') > 0, 'fan rpm');
   const fanPct = num('fanspeed');
   assert.ok(fanPct >= 0 && fanPct <= 100);
-  assert.ok(!('power' in info) || typeof info.power === 'number', 'power is a number when measured');
+  // Power as ESP-Miner sends it: W, input mV, mA, core mV.
+  assert.ok(num('power') > 0, 'power W');
+  assert.ok(num('voltage') > 4000 && num('voltage') < 6000, `input ${info.voltage} mV on a 5 V board`);
+  assert.ok(num('current') > 0, 'current mA');
+  assert.equal(num('coreVoltage'), 1150, 'the board default core voltage, mV');
+  assert.ok(Math.abs(num('coreVoltageActual') - 1150) < 60, `core ${info.coreVoltageActual} mV`);
   const uptime = num('uptimeSeconds');
   assert.ok(uptime >= 1 && uptime < 600);
   assert.equal(info.stratumURL, '127.0.0.1');
