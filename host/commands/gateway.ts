@@ -20,8 +20,9 @@ export const summary =
 export const usage = `asicd gateway --node-rpc URL --payout ADDRESS [--listen HOST:PORT] [options]
 
 Serves Stratum V1 jobs built from the node's getblocktemplate (segwit) to the miners on your LAN, learns
-of new blocks over the P2P protocol (then long-polling, then polling), and submits the blocks your
-miners find (submitblock + P2P relay), keeping a list of them. Listens on loopback unless told
+of new blocks over the P2P protocol (and from the node's ZMQ hashblock with --zmq; then long-polling,
+then polling), and submits the blocks your miners find (submitblock + P2P relay), keeping a list of
+them. Listens on loopback unless told
 otherwise. SIGINT/SIGTERM: stops cleanly. The options also live in the YAML config file (gateway:
 section) and in ASICD_GATEWAY_* variables; \`asicd run\` takes them too and then mines through its own
 in-process gateway.

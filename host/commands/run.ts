@@ -14,9 +14,10 @@ export const summary = 'mine: pool → chips → shares, with thermal protection
 export const usage = `asicd run --board ID --pool URL [--pool URL …] --user WORKER [options]
 
 Drives a board's chips from your pools. Boards: \`asicd boards\`; repurposed hardware:
---board generic --chip BM1370 --chips 4 --device /dev/ttyUSB0. SIGINT/SIGTERM (also during start-up):
-chips idle first, pending shares answered or given up, stopped within ${SHUTDOWN_BUDGET_TEXT}, exit 0;
-a second signal exits at once (chips already idle).
+--board generic --chip BM1370 --chips 4 --device /dev/ttyUSB0. Solo on your own node: --node-rpc URL
+--payout ADDRESS starts the gateway in this process and mines through it (--pool entries fall back).
+SIGINT/SIGTERM (also during start-up): chips idle first, pending shares answered or given up,
+stopped within ${SHUTDOWN_BUDGET_TEXT}, exit 0; a second signal exits at once (chips already idle).
 
 Options:
 ${optionsHelp('run')}`;
