@@ -37,7 +37,7 @@ import { createThermal, type Thermal, type ThermalDecision } from '../thermal/in
 import { VERSION } from '../version.ts';
 import { hashingGate } from './gate.ts';
 import type { BoardPower } from './hardware.ts';
-import { type ShareFate, ShareLedger } from './ledger.ts';
+import type { ShareFate, ShareLedger } from './ledger.ts';
 import { powerInfo } from './power-state.ts';
 import { miningState, projectState, type StateParts } from './project.ts';
 import {
@@ -47,6 +47,7 @@ import {
   jobIntervalMs,
   type ShareCandidate,
 } from './scheduler.ts';
+import { ShareBook } from './shares.ts';
 import { SHUTDOWN_BUDGET_MS, SHUTDOWN_CLOSE_MS } from './shutdown.ts';
 import { ChainSupervisor, type SupervisorAction } from './supervisor.ts';
 
@@ -156,13 +157,20 @@ export class Miner implements MinerSource {
   private halted = false;
   private readonly unsubs: Unsubscribe[] = [];
   private hwErrorsLogged = 0;
-  /** Pool index per connection token, from the jobs seen (events name the pool that issued the job). */
-  private readonly poolOfToken = new Map<string, number>();
-  /** One share ledger per pool, plus one for shares whose pool is unknown (token forgotten). */
-  readonly ledgers: ShareLedger[];
-  readonly unattributed = new ShareLedger();
+  /** The share books: a ledger per pool (by the connection that issued the job), per chain, unattributed. */
+  readonly shares: ShareBook;
+  /** One share ledger per pool. */
+  get ledgers(): ShareLedger[] {
+    return this.shares.pools;
+  }
+  /** Shares whose pool is unknown (its connection token forgotten). */
+  get unattributed(): ShareLedger {
+    return this.shares.unattributed;
+  }
   /** One ledger per chain (cgminer `devs`). */
-  readonly chainLedgers: ShareLedger[];
+  get chainLedgers(): ShareLedger[] {
+    return this.shares.chains;
+  }
 
   constructor(o: MinerOptions) {
     this.o = o;
@@ -216,8 +224,7 @@ export class Miner implements MinerSource {
       chains: o.hardware.chains.length,
       ...(o.chainRetryMs !== undefined ? { retryMs: o.chainRetryMs } : {}),
     });
-    this.ledgers = o.pools.map(() => new ShareLedger());
-    this.chainLedgers = o.hardware.chains.map(() => new ShareLedger());
+    this.shares = new ShareBook({ pools: o.pools.length, chains: o.hardware.chains.length });
     this.schedulers = o.hardware.chains.map(
       (chain, i) =>
         new ChainScheduler({
@@ -228,11 +235,8 @@ export class Miner implements MinerSource {
           ticketDifficulty: chain.ticketDifficulty,
           extranonce2Lane: { index: i, count: o.hardware.chains.length },
           submit: (s) => this.submit(s, i),
-          below: (s) => {
-            const block = s.check.kind === 'block';
-            this.ledgerOf(s.poolToken).below(block);
-            this.chainLedgers[i]?.below(block);
-          },
+          below: (s) =>
+            this.shares.below({ token: String(s.poolToken), chain: i, block: s.check.kind === 'block' }),
         }),
     );
     this.control = this.makeControl();
@@ -505,9 +509,7 @@ export class Miner implements MinerSource {
   }
 
   private onJob(j: ManagerJob): void {
-    if (!this.poolOfToken.has(j.poolToken) && this.poolOfToken.size >= 1024)
-      this.poolOfToken.delete(this.poolOfToken.keys().next().value!);
-    this.poolOfToken.set(j.poolToken, j.poolIndex);
+    this.shares.jobFrom(j.poolToken, j.poolIndex);
     // The one clean flag: the pool's (the client already sets it on a prevhash change) or a new block
     // compared with the job the chips have now.
     const prev = this.lastJob;
@@ -545,20 +547,12 @@ export class Miner implements MinerSource {
     }
   }
 
-  private ledgerOf(token: unknown): ShareLedger {
-    const i = this.poolOfToken.get(String(token));
-    return (i !== undefined ? this.ledgers[i] : undefined) ?? this.unattributed;
-  }
-
   private submit(share: ShareCandidate, chainIndex: number): void {
     const c = share.check;
     const block = c.kind === 'block';
-    // The pool that issued the job (the active one may have changed since).
-    const pool = this.poolOfToken.get(String(share.poolToken)) ?? -1;
-    const ledger = this.ledgerOf(share.poolToken);
-    const chainLedger = this.chainLedgers[chainIndex];
-    ledger.add(block);
-    chainLedger?.add(block);
+    // Booked under the pool that issued the job (the active one may have changed since).
+    const ticket = this.shares.found({ token: String(share.poolToken), chain: chainIndex, block });
+    const pool = ticket.pool;
     if (block) {
       this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
       this.emit({
@@ -569,11 +563,8 @@ export class Miner implements MinerSource {
         difficulty: c.difficulty,
       });
     }
-    const settle = (fate: ShareFate) => {
-      const o = { difficulty: share.poolDifficulty, block, at: this.clock.now() };
-      ledger.settle(fate, o);
-      chainLedger?.settle(fate, o);
-    };
+    const settle = (fate: ShareFate) =>
+      ticket.settle(fate, { difficulty: share.poolDifficulty, at: this.clock.now() });
     this.pools
       .submit({
         poolToken: String(share.poolToken),
@@ -621,7 +612,12 @@ export class Miner implements MinerSource {
           settle({ status: 'no-answer' });
           this.log.error('share.submit_failed', { chain: chainIndex, error: (err as Error).message });
         },
-      );
+      )
+      // Whatever happens in the handlers above, the share has one state and nothing goes unhandled.
+      .catch((err: unknown) => {
+        settle({ status: 'no-answer' });
+        this.log.error('share.handler_failed', { chain: chainIndex, error: errorMessage(err) });
+      });
   }
 
   private onThermal(d: ThermalDecision): void {
@@ -781,9 +777,6 @@ export class Miner implements MinerSource {
   /** The parts the state is projected from: plain numbers read now from the schedulers, ledgers, pools… */
   stateParts(): StateParts {
     const hw = this.o.hardware;
-    const last = [...this.ledgers, this.unattributed]
-      .map((l) => l.lastAcceptedAt)
-      .filter((x): x is number => x !== undefined);
     return {
       now: this.clock.now(),
       startedAt: this.startedAt,
@@ -800,7 +793,7 @@ export class Miner implements MinerSource {
       pools: this.pools.getStatus(),
       poolLedgers: this.ledgers.map((l) => l.counts()),
       unattributed: this.unattributed.counts(),
-      lastAcceptedAt: last.length ? Math.max(...last) : undefined,
+      lastAcceptedAt: this.shares.lastAcceptedAt(),
       chains: this.schedulers.map((s, i) => {
         const chain = hw.chains[i]!;
         const m1 = s.hashrate(60_000);
@@ -922,19 +915,7 @@ export class Miner implements MinerSource {
         await this.pools.setPools(next);
         // Ledgers follow their pool (same URL and user); a new pool starts at zero; a dropped pool's
         // ledger stays after the list so the board's totals never go down.
-        const oldPools = this.o.pools;
-        const oldLedgers = this.ledgers.splice(0);
-        const kept = new Set<number>();
-        for (const p of next) {
-          const k = oldPools.findIndex((q, i) => !kept.has(i) && q.url === p.url && q.user === p.user);
-          if (k >= 0) kept.add(k);
-          this.ledgers.push(k >= 0 ? oldLedgers[k]! : new ShareLedger());
-        }
-        for (const [i, l] of oldLedgers.entries()) if (!kept.has(i)) this.ledgers.push(l);
-        for (const [token, i] of this.poolOfToken) {
-          const j = this.ledgers.indexOf(oldLedgers[i]!);
-          if (j >= 0) this.poolOfToken.set(token, j);
-        }
+        this.shares.repool(this.o.pools, next);
         this.o.pools = next;
         this.changed();
       },
