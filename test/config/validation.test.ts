@@ -101,7 +101,7 @@ describe('config validated up front', () => {
     const port = (busy.address() as { port: number }).port;
     try {
       await assert.rejects(
-        checkListenAddresses(load(['--metrics-listen', `127.0.0.1:${port}`])),
+        checkListenAddresses(load(['--api-listen', 'off', '--metrics-listen', `127.0.0.1:${port}`])),
         (e: Error) =>
           e instanceof ConfigError &&
           /^metrics\.listen \(--metrics-listen\): cannot listen on .*EADDRINUSE/.test(e.message),
