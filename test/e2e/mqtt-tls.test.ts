@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { MinerState } from '../../host/api/types.ts';
+import { tlsHint } from '../../host/telemetry/mqtt.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/net.ts';
 import { type AsicdProcess, asicd } from '../helpers/proc.ts';
@@ -173,4 +174,24 @@ test('mqtts:// with a CA that did not sign the broker: no connection, a clear er
     });
   });
   assert.equal(retained, 0, 'nothing from the daemon with the wrong CA reached the broker');
+});
+
+test('TLS refusal hints name the fix (pure)', () => {
+  const e = (code: string) => Object.assign(new Error(code), { code });
+  const o = { url: 'mqtts://broker.lan:8883', caFile: '/etc/asicd/ca.pem' };
+  assert.match(
+    tlsHint(e('SELF_SIGNED_CERT_IN_CHAIN'), o)!,
+    /not signed by the CA in --mqtt-ca \(\/etc\/asicd\/ca\.pem\)/,
+  );
+  assert.match(tlsHint(e('UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), { url: o.url })!, /the system's CAs/);
+  assert.match(
+    tlsHint(e('ERR_TLS_CERT_ALTNAME_INVALID'), o)!,
+    /does not name the host in mqtts:\/\/broker\.lan:8883/,
+  );
+  assert.match(tlsHint(e('CERT_HAS_EXPIRED'), o)!, /validity period/);
+  assert.equal(
+    tlsHint(e('ECONNREFUSED'), o),
+    undefined,
+    'not a certificate problem: the plain mqtt_error line',
+  );
 });
