@@ -130,7 +130,7 @@ export class EmulatedPowerBoard {
         this.tps546!.vin = this.enabled ? this.vin : 0;
         return this.tps546!.vout;
       case 'ds4432u':
-        return this.enabled ? this.ds4432u!.volts : 0;
+        return this.enabled && !this.buckTripped ? this.ds4432u!.volts : 0;
       default:
         return this.enabled && !this.buckTripped && !this.regulatorGone ? r.volts : 0;
     }

@@ -103,6 +103,9 @@ export class DriverChain implements ChainRuntime {
     await this.idling?.catch(() => {});
     if (!this.transport.isOpen) await this.transport.open();
     if (this.driver.state !== 'ready') {
+      // A re-init after the chain failed or went down starts from power off (a buck that tripped on its
+      // own, with no PGOOD or status to tell, only comes back after its enable is cycled).
+      if (this.power?.state === 'on') await this.power.powerOff();
       await this.power?.bringUp();
       await this.driver.init();
     }
