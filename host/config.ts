@@ -178,7 +178,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'frequency',
     flag: 'frequency',
     kind: 'number',
-    help: 'chip frequency in MHz (clamped to the board limits)',
+    help: "chip frequency in MHz, within the board's limits (`asicd boards`)",
     min: 50,
     max: 1000,
   },

@@ -17,6 +17,7 @@ import {
   describeConfig,
   poolPolicyOf,
   poolsOf,
+  sourceOf,
 } from '../config.ts';
 import { LogTap } from '../http/log-tap.ts';
 import type { HttpServer } from '../http/server.ts';
@@ -183,7 +184,8 @@ export async function startApp(o: StartOptions): Promise<App> {
   );
   log.info('asicd.start', { board: board.id, deviceId, config: describeConfig(cfg) });
   const stops = o.stops;
-  const frequencyMhz = (cfg.frequency as number | undefined) ?? board.limits.frequencyMhz.default;
+  const frequencyMhz = checkFrequency(board, cfg, log);
+  const voltageMv = cfg.voltage !== undefined ? checkVoltage(board, cfg, log) : undefined;
   const hardware = await openBoardHardware(board, {
     clock,
     logger: log,
@@ -191,7 +193,7 @@ export async function startApp(o: StartOptions): Promise<App> {
     noThermal: !thermal,
     ...(cfg.easyBits !== undefined ? { easyBits: Number(cfg.easyBits) } : {}),
     ...(cfg.bridge !== undefined ? { bridgeLink: String(cfg.bridge) } : {}),
-    ...(cfg.voltage !== undefined ? { voltageMv: checkVoltage(board, Number(cfg.voltage)) } : {}),
+    ...(voltageMv !== undefined ? { voltageMv } : {}),
     ...(board.simulated && cfg.maxHashrate !== undefined
       ? { maxHashesPerSecond: Number(cfg.maxHashrate) }
       : {}),
@@ -408,13 +410,55 @@ export async function runUntilSignalled(app: App, cfg: Config, stopRequests?: St
   });
 }
 
+/**
+ * A setting the board cannot take. From the config file, env or a flag it is a ConfigError (nothing out of
+ * range reaches the bus); from the state file — saved at run time, perhaps on another board — it is
+ * ignored with a warning and the board's default applies.
+ */
+function refuseSetting(cfg: Config, log: Logger, key: string, value: number, why: string): undefined {
+  const src = sourceOf(cfg, key);
+  if (src !== 'state file') throw new ConfigError(`${key} (${src}): ${why}`);
+  log.warn('state.setting_ignored', { key, value, why });
+  return undefined;
+}
+
+/** The start frequency: the board's default, or the configured one within the board's limits. */
+function checkFrequency(board: BoardProfile, cfg: Config, log: Logger): number {
+  const w = board.limits.frequencyMhz;
+  const mhz = cfg.frequency as number | undefined;
+  if (mhz === undefined) return w.default;
+  if (mhz >= w.min && mhz <= w.max) return mhz;
+  return (
+    refuseSetting(
+      cfg,
+      log,
+      'frequency',
+      mhz,
+      `${mhz} MHz is outside ${board.id}'s ${w.min}–${w.max} MHz range (see \`asicd boards\`)`,
+    ) ?? w.default
+  );
+}
+
 /** --voltage must sit inside the board's window (chip model ∩ profile) and the board must be able to set it. */
-function checkVoltage(board: BoardProfile, mv: number): number {
+function checkVoltage(board: BoardProfile, cfg: Config, log: Logger): number | undefined {
+  const mv = Number(cfg.voltage);
   const r = board.power?.regulator;
   if (!r || (r.kind !== 'tps546' && r.kind !== 'ds4432u'))
-    throw new ConfigError(`voltage: ${board.id} has no settable core regulator (see \`asicd boards\`)`);
+    return refuseSetting(
+      cfg,
+      log,
+      'voltage',
+      mv,
+      `${board.id} has no settable core regulator (see \`asicd boards\`)`,
+    );
   const w = board.limits.voltageMv;
   if (!(mv >= w.min && mv <= w.max))
-    throw new ConfigError(`voltage: ${mv} mV is outside ${board.id}'s ${w.min}–${w.max} mV window`);
+    return refuseSetting(
+      cfg,
+      log,
+      'voltage',
+      mv,
+      `${mv} mV is outside ${board.id}'s ${w.min}–${w.max} mV window`,
+    );
   return mv;
 }

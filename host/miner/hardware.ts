@@ -292,6 +292,9 @@ export async function openBoardHardware(
   o: HardwareOptions,
 ): Promise<BoardHardware & { sim?: SimParts; power?: BoardPower }> {
   const model = MODELS[board.chip];
+  // Defence in depth: whatever the caller passes, the chips are never ramped beyond the board's limits.
+  const lim = board.limits.frequencyMhz;
+  o = { ...o, frequencyMhz: Math.min(lim.max, Math.max(lim.min, o.frequencyMhz)) };
   // Real boards with power capabilities or a USB bridge: their GPIO / I2C / bridge, power controller.
   let io: BoardIo | undefined;
   if (!board.simulated && (board.power || board.transport.kind === 'usb-bridge'))
