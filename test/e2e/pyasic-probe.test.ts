@@ -133,7 +133,9 @@ test('pyasic-style probe finds asicd as an ESPMiner (Bitaxe) and reads its figur
   const after = await get();
   assert.ok((summary.Accepted as number) >= (info.sharesAccepted as number));
   assert.ok((summary.Accepted as number) <= (after.sharesAccepted as number));
-  assert.equal(summary['Best Share'], after.bestSessionDiff);
+  // Best share only grows; a better share may land between the reads, so bracket it like the counts.
+  assert.ok((summary['Best Share'] as number) >= (info.bestSessionDiff as number));
+  assert.ok((summary['Best Share'] as number) <= (after.bestSessionDiff as number));
   assert.match(String(pools[0]!.URL), /127\.0\.0\.1/);
   assert.equal(pools[0]!.User, 'demo.worker');
   // GH/s on this API vs MH/s on cgminer's: the same 1-minute figure, read moments apart.
