@@ -273,15 +273,23 @@ function powerSeam(p: PowerController): BoardPower {
 }
 
 /** Measures the emulated chain's real hash rate from its counters (the sim board's "expected"). */
-function emulatorRate(emu: EmulatedChain, clock: Clock): () => number {
+/**
+ * What the emulated chips actually do, in GH/s: the hashes they counted over 2 s windows. Until the first
+ * window is full, the rate so far (from 250 ms on), so the expected hashrate is not 0 in the first seconds
+ * of mining (an emulator is as fast as the CPU lets it be, so "expected" is measured, not derived).
+ */
+export function emulatorRate(emu: { readonly stats: { hashes: number } }, clock: Clock): () => number {
   let last = { at: clock.now(), hashes: emu.stats.hashes };
-  let rate = 0;
+  let rate: number | undefined;
   return () => {
     const now = clock.now();
     const hashes = emu.stats.hashes;
-    if (now - last.at >= 2000) {
-      rate = ((hashes - last.hashes) / (now - last.at)) * 1000;
+    const dt = now - last.at;
+    if (dt >= 2000) {
+      rate = ((hashes - last.hashes) / dt) * 1000;
       last = { at: now, hashes };
+    } else if (rate === undefined) {
+      return dt >= 250 ? ((hashes - last.hashes) / dt) * 1e-6 : 0;
     }
     return rate / 1e9;
   };

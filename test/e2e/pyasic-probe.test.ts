@@ -93,7 +93,14 @@ test('pyasic-style probe finds asicd as an ESPMiner (Bitaxe) and reads its figur
   const hashrateGhs = num('hashRate');
   assert.ok(hashrateGhs > 0, 'hashing');
   const expected = num('expectedHashrate');
-  assert.ok(expected > 0);
+  assert.ok(
+    expected > 0,
+    `expected hashrate ${expected}: ${JSON.stringify(info)}\n${d
+      .output()
+      .split('\n')
+      .filter((l) => /mining\.|chain\.|thermal|pool/.test(l))
+      .join('\n')}`,
+  );
   assert.equal(num('smallCoreCount'), 2040);
   assert.equal(num('asicCount'), 1);
   assert.equal(num('frequency'), 525);
