@@ -64,6 +64,28 @@ export function rate(fn: () => number, ms: number): number {
   return ops / ((now - start) / 1000);
 }
 
+/**
+ * Like rate(), timed by this process's CPU time (user + system, all threads) instead of the wall clock:
+ * on a shared machine a wall-clock rate falls whenever another process holds the core, CPU time does
+ * not. For compute-bound loops compared with a native reference that is timed the same way
+ * (bench/native/sha256d-openssl.c uses CLOCK_PROCESS_CPUTIME_ID).
+ */
+export function cpuRate(fn: () => number, ms: number): number {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let ops = fn(); // warm-up
+  ops = 0;
+  const start = cpu();
+  let now = start;
+  while (now - start < ms) {
+    ops += fn();
+    now = cpu();
+  }
+  return ops / ((now - start) / 1000);
+}
+
 export function targetMet(row: BenchRow): boolean | undefined {
   if (!row.target) return undefined;
   return row.target.op === '>=' ? row.value >= row.target.value : row.value <= row.target.value;

@@ -2,7 +2,8 @@
  * Work engine figures: header checks per second on one core — the WebAssembly SIMD nonce scan, one
  * header at a time (the host's nonce check), the JavaScript kernel — against node:crypto's createHash
  * double SHA-256 and a native OpenSSL midstate loop (bench/native/, built here when a C compiler and
- * OpenSSL's headers are present), all measured in the same run, interleaved; the full checkNonce
+ * OpenSSL's headers are present), all measured in the same run, interleaved, each timed by its own
+ * process's CPU time (a shared machine's load then moves them much less); the full checkNonce
  * path; and job-template build time for a 13-branch notify (p50 / p99).
  */
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,7 @@ import {
   type NotifyJob,
 } from '../host/work/index.ts';
 import { headerKernel, jsKernel } from '../host/work/kernel/index.ts';
-import { type BenchRow, type BenchSuite, percentile, rate } from './harness.ts';
+import { type BenchRow, type BenchSuite, cpuRate, percentile, rate } from './harness.ts';
 
 /** Builds bench/native/sha256d-openssl.c; returns the binary's path, or why it could not. */
 function buildNative(): { path: string } | { missing: string } {
@@ -125,7 +126,8 @@ const suite: BenchSuite = {
       `  hashing kernel: ${kernel.reason}; native reference: ${'path' in nat ? 'OpenSSL (built)' : nat.missing}`,
     );
 
-    // Interleaved rounds, median of each: the machine's load changes during a run.
+    // Interleaved rounds, median of each: the machine's load changes during a run. Timed by CPU time
+    // (cpuRate; the native reference likewise), so another process holding the core does not count.
     const r: Record<string, number[]> = {
       scan: [],
       one: [],
@@ -138,34 +140,34 @@ const suite: BenchSuite = {
     let s0 = 0;
     let m = 0;
     // Warm-up: WebAssembly functions move to V8's optimising compiler after their first calls.
-    rate(() => kernel.scan(mid, t0, t1, t2, 0, 65_536, 0, hits) + 65_536, 200);
-    rate(() => {
+    cpuRate(() => kernel.scan(mid, t0, t1, t2, 0, 65_536, 0, hits) + 65_536, 200);
+    cpuRate(() => {
       for (let i = 0; i < 1000; i++) hasher.hash(i);
       return 1000;
     }, 200);
-    for (let round = 0; round < 3; round++) {
-      const part = ms / 3;
+    for (let round = 0; round < 5; round++) {
+      const part = ms / 5;
       r.scan!.push(
-        rate(() => {
+        cpuRate(() => {
           kernel.scan(mid, t0, t1, t2, s0, 65_536, 0, hits);
           s0 += 65_536;
           return 65_536;
         }, part),
       );
       r.one!.push(
-        rate(() => {
+        cpuRate(() => {
           for (let i = 0; i < 1000; i++) hasher.hash(n++);
           return 1000;
         }, part),
       );
       r.jsOne!.push(
-        rate(() => {
+        cpuRate(() => {
           for (let i = 0; i < 1000; i++) jsKernel.hash1(mid, t0, t1, t2, n++, out);
           return 1000;
         }, part),
       );
       r.nodeCrypto!.push(
-        rate(() => {
+        cpuRate(() => {
           for (let i = 0; i < 1000; i++) {
             buf.writeUInt32LE(m++ >>> 0, 76);
             createHash('sha256').update(createHash('sha256').update(buf).digest()).digest();

@@ -11,4 +11,6 @@ export const LAYOUT = {
   /** scan hits: nonces, up to HITS_MAX. */
   HITS: 1024,
   HITS_MAX: 4096,
+  /** The SIMD constants (a data segment written by the module; read-only to the loader). */
+  CONSTS: 32768,
 } as const;

@@ -11,6 +11,8 @@
  *     before the nonce loop;
  *   - the scan needs only digest word 7 (the hash's most significant 32 bits): its second compression
  *     stops after round 60, whose new `e` is the final `h`.
+ *   - SIMD constants are loaded from a data segment (ConstPool below) rather than built inline, and the
+ *     SIMD majority function reuses the previous round's a ^ b (three operations instead of four).
  *
  * Exports (memory layout in kernel/index.ts):
  *   scan(start, groups, limit) → hits   four nonces per pass (i32x4 lanes), one shared midstate;
@@ -42,6 +44,38 @@ export { LAYOUT };
 type Val = { c: number } | { e: string; uniform: boolean };
 
 const u32 = (n: number) => n >>> 0;
+
+/**
+ * The SIMD constants (round constants, padding words, folded sums): each distinct value once, as four
+ * equal lanes in a data segment at LAYOUT.CONSTS, read with `v128.load`. V8 builds a `v128.const`
+ * inline from general-purpose registers (a 64-bit move, a move to the vector register and a shuffle:
+ * two vector-port µops per use); a load goes to a load port. Measured: +8 % nonces/s (bench/RESULTS.md).
+ */
+class ConstPool {
+  readonly values: number[] = [];
+  private readonly index = new Map<number, number>();
+  /** The byte address of `n`'s four-lane vector. */
+  addr(n: number): number {
+    let i = this.index.get(n);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(n);
+      this.index.set(n, i);
+    }
+    return LAYOUT.CONSTS + 16 * i;
+  }
+  /** The `(data …)` segment: little-endian lanes, as the loads read them. */
+  segment(): string {
+    if (LAYOUT.CONSTS + 16 * this.values.length > 65536)
+      throw new Error('kernel constants overflow the page');
+    const lane = (n: number) =>
+      Array.from({ length: 4 }, (_, i) => `\\${((n >>> (8 * i)) & 0xff).toString(16).padStart(2, '0')}`).join(
+        '',
+      );
+    const bytes = this.values.map((n) => lane(n).repeat(4)).join('');
+    return `  (data (i32.const ${LAYOUT.CONSTS}) "${bytes}")`;
+  }
+}
 const rotr32 = (x: number, n: number) => u32((x >>> n) | (x << (32 - n)));
 
 class Gen {
@@ -51,10 +85,12 @@ class Gen {
   readonly locals: string[] = [];
   readonly pre: string[] = [];
   readonly body: string[] = [];
+  readonly pool: ConstPool;
   private n = 0;
-  constructor(simd: boolean, hoist: boolean) {
+  constructor(simd: boolean, hoist: boolean, pool: ConstPool) {
     this.simd = simd;
     this.hoist = hoist;
+    this.pool = pool;
   }
 
   private get t(): string {
@@ -62,7 +98,7 @@ class Gen {
   }
   constExpr(n: number): string {
     const s = `0x${u32(n).toString(16).padStart(8, '0')}`;
-    return this.simd ? `(v128.const i32x4 ${s} ${s} ${s} ${s})` : `(i32.const ${s})`;
+    return this.simd ? `(v128.load offset=${this.pool.addr(u32(n))} (i32.const 0))` : `(i32.const ${s})`;
   }
   expr(v: Val): string {
     return 'c' in v ? this.constExpr(v.c) : v.e;
@@ -142,7 +178,7 @@ class Gen {
     }
     return this.xor(g, this.and(e, this.xor(f, g)));
   }
-  /** majority(a, b, c): where a and b differ, c decides. */
+  /** majority(a, b, c): where a and b differ, c decides (compress uses the cheaper form in SIMD). */
   maj(a: Val, b: Val, c: Val): Val {
     if ('c' in a && 'c' in b && 'c' in c) return { c: u32((a.c & b.c) ^ (a.c & c.c) ^ (b.c & c.c)) };
     if (this.simd) {
@@ -182,6 +218,9 @@ class Gen {
     };
     let [a, b, c, d, e, f, g, h] = state as [Val, Val, Val, Val, Val, Val, Val, Val];
     const rounds = lastE ?? 63;
+    // SIMD maj as b ^ ((a ^ b) & (b ^ c)): this round's a ^ b is the next round's b ^ c, so it costs
+    // three operations instead of four (bitselect is three on x64).
+    let prevAB: Val | undefined;
     for (let i = 0; i <= rounds; i++) {
       const t1 = this.bind(
         this.add(h, this.bigSigma1(e), this.ch(e, f, g), { c: K[i]! }, W(i)),
@@ -189,7 +228,13 @@ class Gen {
       );
       const newE = this.add(d, t1);
       if (lastE !== undefined && i === lastE) return [newE];
-      const t2 = this.add(this.bigSigma0(a), this.maj(a, b, c));
+      let mj: Val;
+      if (this.simd) {
+        const ab = this.bind(this.xor(a, b), `${tag}ab${i}`);
+        mj = this.xor(b, this.and(ab, prevAB ?? this.xor(b, c)));
+        prevAB = ab;
+      } else mj = this.maj(a, b, c);
+      const t2 = this.add(this.bigSigma0(a), mj);
       h = g;
       g = f;
       f = e;
@@ -227,8 +272,8 @@ const BSWAP = 'i8x16.shuffle 3 2 1 0 7 6 5 4 11 10 9 8 15 14 13 12';
  * the CPU has two dependency chains to overlap; on x64 it measured slower (3.5 vs 5.0 M nonces/s: the
  * two vectors' state no longer fits the 16 SIMD registers), so the module has the 4-lane scan only.
  */
-function scanFunc(vectors: 1 | 2): string {
-  const g = new Gen(true, true);
+function scanFunc(vectors: 1 | 2, pool: ConstPool): string {
+  const g = new Gen(true, true, pool);
   const L = LAYOUT.IN1;
   const mid = IV.map((_, i) =>
     g.bind({ e: `(v128.load32_splat offset=${L + 4 * i} (i32.const 0))`, uniform: true }, `m${i}`),
@@ -309,8 +354,8 @@ function scanFunc(vectors: 1 | 2): string {
     (local.get $hits))`;
 }
 
-function fullFunc(simd: boolean): string {
-  const g = new Gen(simd, false);
+function fullFunc(simd: boolean, pool: ConstPool): string {
+  const g = new Gen(simd, false, pool);
   const step = simd ? 16 : 4;
   const base = simd ? LAYOUT.IN4 : LAYOUT.IN1;
   const out = simd ? LAYOUT.OUT4 : LAYOUT.OUT1;
@@ -342,13 +387,14 @@ function fullFunc(simd: boolean): string {
 
 /** The kernel's WAT text (deterministic: the same text on every run). */
 export function kernelWat(): string {
+  const pool = new ConstPool();
+  const funcs = [scanFunc(1, pool), fullFunc(true, pool), fullFunc(false, pool)];
   return `;; Generated by host/work/kernel/sha256d-wat.ts (scripts/build-kernel.ts). Do not edit: edit the generator.
 ;; Double SHA-256 of 80-byte block headers from a midstate: scan (i32x4, 4 nonces per pass), hash4, hash1.
 (module
   (memory (export "memory") 1)
-${scanFunc(1)}
-${fullFunc(true)}
-${fullFunc(false)}
+${funcs.join('\n')}
+${pool.segment()}
 )
 `;
 }
