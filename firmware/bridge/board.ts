@@ -17,7 +17,7 @@ import { EmulatedGpio } from '../power/gpio.ts';
 import { openPtyPair, type PtyPair } from '../pty-pair.ts';
 import { EmulatedEmc2101 } from '../sensors/emc2101.ts';
 import { EmulatedI2cBus } from '../sensors/i2c-bus.ts';
-import { ThermalModel } from '../sensors/thermal-model.ts';
+import { ThermalModel, type ThermalModelOptions } from '../sensors/thermal-model.ts';
 import { EmulatedTmp1075 } from '../sensors/tmp1075.ts';
 import { EmulatedBitaxeRawMcu } from './bitaxe-raw.ts';
 import { EmulatedQaxeMcu, QAXE_LINES } from './qaxe.ts';
@@ -56,6 +56,11 @@ export interface BridgeBoardFaults {
   bridgeSilent?: boolean;
 }
 
+/** In-process options (the sim twins of `asicd demo`): thermal model parameters (tests heat boards fast). */
+export interface BridgeBoardOptions {
+  thermal?: Partial<Omit<ThermalModelOptions, 'clock' | 'chips'>>;
+}
+
 export class EmulatedBridgeBoard {
   readonly spec: BridgeBoardSpec;
   readonly clock: Clock;
@@ -66,11 +71,13 @@ export class EmulatedBridgeBoard {
   readonly power: EmulatedPowerBoard;
   readonly raw: EmulatedBitaxeRawMcu | undefined;
   readonly qaxe: EmulatedQaxeMcu | undefined;
+  /** The EMC2101 on the bridge's I2C bus (fan and temperature), when the board has one. */
+  readonly emc2101: EmulatedEmc2101 | undefined;
   private sendControl: (f: Uint8Array) => void = () => {};
   private readonly follow: TimerHandle;
   private lastHashes = 0;
 
-  constructor(spec: BridgeBoardSpec, clock: Clock) {
+  constructor(spec: BridgeBoardSpec, clock: Clock, o: BridgeBoardOptions = {}) {
     this.spec = spec;
     this.clock = clock;
     this.chain = createEmulatedChain({
@@ -81,9 +88,10 @@ export class EmulatedBridgeBoard {
       path: `sim:${spec.id}`,
       ...(spec.maxHashesPerSecond ? { maxHashesPerSecond: spec.maxHashesPerSecond } : {}),
     });
-    this.model = new ThermalModel({ clock, chips: spec.chips, hashing: false });
+    this.model = new ThermalModel({ hashing: false, ...o.thermal, clock, chips: spec.chips });
     this.bus = new EmulatedI2cBus(`sim:${spec.id}:i2c`);
-    if (spec.emc2101) this.bus.attach(spec.emc2101.address, new EmulatedEmc2101(this.model));
+    this.emc2101 = spec.emc2101 ? new EmulatedEmc2101(this.model) : undefined;
+    if (spec.emc2101 && this.emc2101) this.bus.attach(spec.emc2101.address, this.emc2101);
     for (const a of spec.tmp1075 ?? []) this.bus.attach(a, new EmulatedTmp1075(this.model));
     const q = spec.protocol === 'qaxe';
     const lines = {

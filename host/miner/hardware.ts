@@ -17,6 +17,7 @@ import { openI2c } from '../../drivers/transport/i2c.ts';
 import { Sc16is7xxUart } from '../../drivers/transport/sc16is7xx.ts';
 import { openSpi } from '../../drivers/transport/spi.ts';
 import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/index.ts';
+import type { EmulatedBridgeBoard } from '../../firmware/bridge/board.ts';
 import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -51,9 +52,12 @@ export interface HardwareOptions {
 export interface SimParts {
   chain: EmulatedChain;
   model: ThermalModel;
-  emc2101: EmulatedEmc2101;
+  /** The emulated EMC2101 (absent on a board without one: the QAxe's sensors are its bridge's). */
+  emc2101: EmulatedEmc2101 | undefined;
   /** Emulated power parts (sim twins of boards with power capabilities). */
   power?: SimPower;
+  /** USB-bridge twins: the whole emulated board behind its bridge MCU (fault knobs, bridge stats). */
+  bridge?: EmulatedBridgeBoard;
 }
 
 /** What the daemon may use of board power (kept small: lifecycle owns host/miner). */
@@ -312,15 +316,42 @@ export async function openBoardHardware(
       ...(o.bridgeLink ? { bridgeLink: o.bridgeLink } : {}),
       ...(o.voltageMv !== undefined ? { voltageMv: o.voltageMv } : {}),
     });
+  // Sim twins of USB-bridge boards: the emulated board behind its emulated bridge MCU, driven through
+  // the real bridge driver over an in-memory control link (the same path as `--bridge` on a real board).
+  let twin: EmulatedBridgeBoard | undefined;
+  if (board.simulated && board.bridge && board.power) {
+    // Loaded only for these twins (firmware/bridge also serves ptys through serialport: lazy-imports test).
+    const { createSimBridgeTwin } = await import('../power/bridge-sim.ts');
+    const t = createSimBridgeTwin(board, {
+      clock: o.clock,
+      easyBits: o.easyBits ?? board.easyBits ?? 16,
+      ...(o.maxHashesPerSecond ? { maxHashesPerSecond: o.maxHashesPerSecond } : {}),
+      thermal: { frequencyMHz: o.frequencyMhz, ...o.thermalModel },
+    });
+    twin = t.board;
+    try {
+      io = await openBoardIo(board, {
+        clock: o.clock,
+        logger: o.logger,
+        bridgeTransports: { control: t.control, data: t.board.chain },
+        ...(o.voltageMv !== undefined ? { voltageMv: o.voltageMv } : {}),
+      });
+    } catch (err) {
+      t.board.close();
+      throw err;
+    }
+  }
   let opened: { transport: ByteTransport; emu?: EmulatedChain };
   try {
     opened = io?.chainTransport ? { transport: io.chainTransport } : await openTransport(board, o);
   } catch (err) {
     await io?.close();
+    twin?.close();
     throw err;
   }
-  const { transport, emu } = opened;
-  const realReset = io?.power && board.power?.reset ? board.power.reset : undefined;
+  const { transport } = opened;
+  const emu = opened.emu ?? twin?.chain;
+  const realReset = io?.power && !board.simulated && board.power?.reset ? board.power.reset : undefined;
   // Easy mode: always on emulated boards; on a UART only when asked (a chain served by `asicd sim`).
   const easyBits = emu ? (o.easyBits ?? board.easyBits ?? 16) : o.easyBits;
   const easy = easyBits !== undefined;
@@ -339,7 +370,9 @@ export async function openBoardHardware(
     // Emulated boards with power parts get their reset line from the power controller below.
     // Emulated boards whose profile has a reset line get it from the power controller below; the others
     // keep the emulator's direct reset (as before boards had power capabilities).
-    ...(emu && !board.power?.reset ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) } : {}),
+    ...(emu && !twin && !board.power?.reset
+      ? { reset: (hold: boolean) => (hold ? emu.reset() : undefined) }
+      : {}),
     ...(emu && simPowered(board) && board.power?.reset
       ? { reset: (hold: boolean) => power?.setReset(hold) }
       : {}),
@@ -369,8 +402,13 @@ export async function openBoardHardware(
   const closers: Array<() => Promise<void>> = [];
   let hooks: Pick<BoardHardware, 'onHashing' | 'onFrequency'> = {};
   let simParts: SimParts | undefined;
+  if (twin) {
+    simParts = { chain: twin.chain, model: twin.model, emc2101: twin.emc2101, bridge: twin };
+    if (io?.power)
+      simParts.power = { board: twin.power, gpio: twin.gpio, bus: twin.bus, controller: io.power };
+  }
   if (!o.noThermal) {
-    if (emu) {
+    if (emu && !twin) {
       const parts = board.i2c?.parts ?? [];
       const sim = await createSimThermal({
         clock: o.clock,
@@ -427,6 +465,10 @@ export async function openBoardHardware(
   if (io) {
     fan ??= io.fan;
     closers.push(() => io.close());
+  }
+  if (twin) {
+    const tw = twin;
+    closers.push(async () => tw.close());
   }
   if (power) {
     chain.attachPower(power);

@@ -47,6 +47,11 @@ export interface BoardIoOptions {
   voltageMv?: number;
   /** Reply timeout of bridge requests (ms). */
   bridgeTimeoutMs?: number;
+  /**
+   * The bridge's two ports as byte links already made (a sim twin's in-memory link to its emulated bridge
+   * MCU): the same bridge drivers run over them as over the CDC ports of a real board.
+   */
+  bridgeTransports?: { control: ByteTransport; data: ByteTransport };
 }
 
 /** The control and data ports of the board's bridge. */
@@ -107,20 +112,26 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
     let i2c: I2cBus | undefined;
     let gpio: GpioPort | undefined;
     let regulator: RegulatorCap | undefined;
-    if (board.transport.kind === 'usb-bridge') {
-      // serialport (a native addon) loads only for boards behind a USB bridge (lazy-imports test).
-      const { UartTransport } = await import('../../drivers/transport/uart.ts');
-      const ports = o.bridgePorts ?? (await bridgePorts(board, o.bridgeLink));
-      const control = new UartTransport({
-        path: ports.control,
-        baudRate: 115200,
-        logger: o.logger.child('bridge-control'),
-      });
-      io.chainTransport = new UartTransport({
-        path: ports.data,
-        baudRate: board.transport.baud,
-        logger: o.logger.child('uart'),
-      });
+    if (board.bridge && (board.transport.kind === 'usb-bridge' || o.bridgeTransports)) {
+      let control: ByteTransport;
+      if (o.bridgeTransports) {
+        control = o.bridgeTransports.control;
+        io.chainTransport = o.bridgeTransports.data;
+      } else {
+        // serialport (a native addon) loads only for boards behind a USB bridge (lazy-imports test).
+        const { UartTransport } = await import('../../drivers/transport/uart.ts');
+        const ports = o.bridgePorts ?? (await bridgePorts(board, o.bridgeLink));
+        control = new UartTransport({
+          path: ports.control,
+          baudRate: 115200,
+          logger: o.logger.child('bridge-control'),
+        });
+        io.chainTransport = new UartTransport({
+          path: ports.data,
+          baudRate: board.transport.kind === 'usb-bridge' ? board.transport.baud : 115200,
+          logger: o.logger.child('uart'),
+        });
+      }
       closers.push(() => io.chainTransport!.close());
       if (board.bridge!.protocol === 'bitaxe-raw') {
         const bridge = new BitaxeRawBridge({

@@ -4,7 +4,13 @@
  * board is wired the way the profile says the real one is.
  */
 import type { BoardProfile } from '../../boards/types.ts';
-import type { BridgeBoardSpec } from '../../firmware/bridge/board.ts';
+import { MemoryTransport } from '../../drivers/transport/memory.ts';
+import {
+  type BridgeBoardOptions,
+  type BridgeBoardSpec,
+  EmulatedBridgeBoard,
+} from '../../firmware/bridge/board.ts';
+import type { Clock } from '../../lib/clock.ts';
 
 /** Input supply per board family: Bitaxe 5 V, QAxe 12 V. */
 function vinOf(b: BoardProfile): number {
@@ -53,4 +59,30 @@ export function bridgeBoardSpec(
     ...(o.easyBits !== undefined ? { easyBits: o.easyBits } : {}),
     ...(o.maxHashesPerSecond !== undefined ? { maxHashesPerSecond: o.maxHashesPerSecond } : {}),
   };
+}
+
+/**
+ * The in-process twin of a USB-bridge board (`asicd demo --board sim-gamma-usb`, sim QAxe twins): the
+ * whole emulated board with its bridge MCU, and the host side of its control port as an in-memory byte
+ * link. The host runs the real bridge driver (codec, ids, timeouts, resync) over that link, exactly as
+ * over a real board's control CDC port; the data port is the emulated chain itself (transparent).
+ */
+export function createSimBridgeTwin(
+  board: BoardProfile,
+  o: { clock: Clock; easyBits?: number; maxHashesPerSecond?: number } & BridgeBoardOptions,
+): { board: EmulatedBridgeBoard; control: MemoryTransport } {
+  const twin = new EmulatedBridgeBoard(
+    bridgeBoardSpec(board, {
+      ...(o.easyBits !== undefined ? { easyBits: o.easyBits } : {}),
+      ...(o.maxHashesPerSecond !== undefined ? { maxHashesPerSecond: o.maxHashesPerSecond } : {}),
+    }),
+    o.clock,
+    o.thermal ? { thermal: o.thermal } : {},
+  );
+  const control = new MemoryTransport({
+    path: `sim:${board.id}:control`,
+    deliver: (chunk) => twin.controlIn(chunk),
+  });
+  twin.attachControl((frame) => control.receive(frame));
+  return { board: twin, control };
 }

@@ -1,6 +1,7 @@
 /**
  * Board power through the whole daemon on emulated twins (in process: real drivers on the emulated I2C
- * bus and GPIO lines, real TCP pool): bring-up to accepted shares, over-current at full load → latched
+ * bus and GPIO lines — behind the real bridge driver and the emulated bridge MCU for USB twins — real
+ * TCP pool): bring-up to accepted shares, over-current at full load → latched
  * stop (core off, chips in reset, fans 100 %, fault event, nothing hashing), clear → mining again,
  * --voltage limits, and stop leaving the board in reset with the core off.
  */
@@ -43,26 +44,34 @@ async function simMiner(id: string) {
 }
 
 describe('power on emulated twins', () => {
-  for (const id of ['sim-gamma-usb', 'sim-piaxe', 'sim-ultra-usb']) {
+  for (const id of ['sim-gamma-usb', 'sim-piaxe', 'sim-ultra-usb', 'sim-qaxe']) {
     it(`${id}: bring-up to accepted shares with power telemetry; stop leaves reset held and the core off`, {
       timeout: 90_000,
     }, async () => {
       const { miner, sim } = await simMiner(id);
       const p = sim.power!;
+      // PiAxe and QAxe have no power monitor: nothing measured to wait for.
+      const measured = findBoard(id)!.power?.monitor.kind !== 'none';
       try {
         await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
         assert.equal(p.controller.state, 'on');
         assert.ok(p.board.coreVolts() > 1.0);
         // The monitor's first reading may predate the load (chips still ramping): wait for a loaded one.
         await waitFor(
-          () => (miner.getState().power?.powerW ?? 0) > 1 || id === 'sim-piaxe',
+          () => (miner.getState().power?.powerW ?? 0) > 1 || !measured,
           'a power reading under load',
           20_000,
         );
         const s = miner.getState();
         assert.equal(s.power?.state, 'on');
-        if (id !== 'sim-piaxe')
-          assert.ok((s.power?.powerW ?? 0) > 1, `power measured: ${JSON.stringify(s.power)}`);
+        // USB twins: every power, reset and sensor access went through the bridge protocol to the
+        // emulated bridge MCU (in memory), none straight to the emulated parts.
+        const mcu = sim.bridge?.raw ?? sim.bridge?.qaxe;
+        if (findBoard(id)!.bridge) {
+          assert.ok(mcu && mcu.stats.requests > 10, `bridge requests: ${JSON.stringify(mcu?.stats)}`);
+          assert.equal(mcu.stats.errors, 0, 'no request the bridge MCU refused');
+        } else assert.equal(sim.bridge, undefined);
+        if (measured) assert.ok((s.power?.powerW ?? 0) > 1, `power measured: ${JSON.stringify(s.power)}`);
       } finally {
         const t0 = Date.now();
         await miner.stop();
@@ -70,7 +79,8 @@ describe('power on emulated twins', () => {
         assert.ok(ms < 10_000, `stop took ${ms} ms`); // the 2 s budget is measured in bench, not asserted under load
       }
       assert.equal(p.board.coreVolts(), 0, 'core off after stop');
-      if (findBoard(id)!.power?.reset)
+      // QAxe: its firmware's Shutdown asserts RESET.
+      if (findBoard(id)!.power?.reset || findBoard(id)!.bridge?.protocol === 'qaxe')
         assert.equal(p.board.resetHeld, true, 'chips held in reset after stop');
       assert.equal(sim.chain.answering, false);
     });

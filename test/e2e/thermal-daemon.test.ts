@@ -78,7 +78,7 @@ test('an unplugged temperature sensor stops hashing (fail-safe) and it resumes w
   try {
     await waitFor(() => miner.getState().mining === 'running', 'mining to start', 20_000);
     const t0 = Date.now();
-    sim.emc2101.unplugged = true;
+    sim.emc2101!.unplugged = true;
     await waitFor(() => miner.getState().mining !== 'running', 'the fail-safe', 10_000);
     const elapsed = Date.now() - t0;
     const s = miner.getState();
@@ -98,7 +98,7 @@ test('an unplugged temperature sensor stops hashing (fail-safe) and it resumes w
     await assert.rejects(miner.control.resume(), /temperature is unknown/);
     // Informational (timing is a benchmark matter; the 2 s bound is tested on a ManualClock in test/thermal).
     console.log(`# fail-safe after ${elapsed} ms of wall time`);
-    sim.emc2101.unplugged = false;
+    sim.emc2101!.unplugged = false;
     await waitFor(
       () => miner.getState().mining === 'running',
       'mining to resume after the sensor returns',
