@@ -45,6 +45,7 @@ import {
   ChainScheduler,
   type ChipNonce,
   jobIntervalMs,
+  type PoolJob as SchedulerJob,
   type ShareCandidate,
 } from './scheduler.ts';
 import { ShareBook } from './shares.ts';
@@ -118,6 +119,9 @@ export interface MinerOptions {
 }
 
 type Listener = (e: MinerEvent) => void;
+
+/** How often a healthy standby pool is probed when the configuration does not say (ms). */
+export const DEFAULT_STANDBY_PROBE_MS = 60_000;
 
 export class Miner implements MinerSource {
   readonly limits: MinerLimits;
@@ -195,8 +199,9 @@ export class Miner implements MinerSource {
     this.pools = new PoolManager({
       // Pending submits get what the shutdown budget leaves after the chips idled (see stop()).
       stopTimeoutMs: SHUTDOWN_BUDGET_MS - SHUTDOWN_CLOSE_MS - 400,
-      // Standby pools answer a probe every minute, so the API can say they are alive (cgminer's way).
-      standbyProbeMs: 60_000,
+      // Standby pools answer a probe every minute, so the API can say they are alive (cgminer's way);
+      // `pool.standbyProbeInterval` (--pool-standby-probe-interval) overrides it through o.pool.
+      standbyProbeMs: DEFAULT_STANDBY_PROBE_MS,
       ...o.pool,
       pools: o.pools,
       versionRollingMask: versionMask,
@@ -516,21 +521,15 @@ export class Miner implements MinerSource {
     const clean =
       j.cleanJobs || !prev || prev.job.prevhash !== j.job.prevhash || prev.poolToken !== j.poolToken;
     this.lastJob = j;
+    // One job object for every chain (the schedulers share its template).
+    const job = schedulerJob(j, clean);
     for (let i = 0; i < this.schedulers.length; i++)
-      if (this.supervisor.feeds(i)) this.feedChain(i, j, clean);
+      if (this.supervisor.feeds(i)) this.schedulers[i]?.setJob(job);
   }
 
   /** The job to one chain's scheduler (only chains the supervisor says are ready, with the gate open). */
   private feedChain(i: number, j: ManagerJob, clean: boolean): void {
-    this.schedulers[i]?.setJob({
-      notify: j.job,
-      extranonce1: j.extranonce1,
-      extranonce2Size: j.extranonce2Size,
-      difficulty: j.difficulty,
-      versionMask: j.versionMask,
-      poolToken: j.poolToken,
-      clean,
-    });
+    this.schedulers[i]?.setJob(schedulerJob(j, clean));
   }
 
   private onNonce(chainIndex: number, n: ChipNonce): void {
@@ -933,6 +932,19 @@ export class Miner implements MinerSource {
       },
     };
   }
+}
+
+/** The pool manager's job as a scheduler takes it. */
+function schedulerJob(j: ManagerJob, clean: boolean): SchedulerJob {
+  return {
+    notify: j.job,
+    extranonce1: j.extranonce1,
+    extranonce2Size: j.extranonce2Size,
+    difficulty: j.difficulty,
+    versionMask: j.versionMask,
+    poolToken: j.poolToken,
+    clean,
+  };
 }
 
 /** Runs `fn`, turning a synchronous throw into a rejected promise. */

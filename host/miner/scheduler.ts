@@ -201,6 +201,21 @@ export class ChainScheduler {
   private readonly versions: number;
   private minShareDifficulty = 0;
   private sendFailing = false;
+  /** The work of the frame being sent (one at a time: `sending`), and the chip job id it took. */
+  private inflight: Slot | undefined;
+  private inflightId: number | undefined;
+  /**
+   * Registers the in-flight work under its chip job id; the driver calls it synchronously before the
+   * frame's first byte goes out, so a reply that arrives while the write is awaited finds its slot. One
+   * function for the scheduler's life (no closure per job on the hot path).
+   */
+  private readonly register = (id: number): void => {
+    const slot = this.inflight;
+    if (!slot || slot.epoch !== this.epoch) return;
+    this.inflightId = id;
+    this.retired.delete(id);
+    this.slots.set(id, slot);
+  };
 
   constructor(o: SchedulerOptions) {
     this.o = o;
@@ -248,13 +263,14 @@ export class ChainScheduler {
     }
     this.active = true;
     if (clean) {
-      // The pool invalidated the older work (clean job / new block / other connection).
+      // The pool invalidated the older work (clean job / new block / other connection). The frame goes
+      // out first (sendNext runs synchronously up to the write), the interval timer is re-armed after.
       this.retireSlots('invalidated');
-      this.restartTimer();
       void this.sendNext();
+      this.restartTimer();
     } else if (!this.timer) {
-      this.restartTimer();
       void this.sendNext();
+      this.restartTimer();
     }
   }
 
@@ -328,24 +344,18 @@ export class ChainScheduler {
       midstates: this.o.chain.model.jobFormat === 'midstate' ? work.midstates : undefined,
     };
     const epoch = this.epoch;
-    const token = this.poolToken;
-    const slot: Slot = { work, poolToken: token, epoch };
-    let registered: number | undefined;
-    const register = (id: number) => {
-      // Before the frame's first byte goes out: a reply may arrive while the write is awaited.
-      if (epoch !== this.epoch) return;
-      registered = id;
-      this.retired.delete(id);
-      this.slots.set(id, slot);
-    };
+    const slot: Slot = { work, poolToken: this.poolToken, epoch };
+    this.inflight = slot;
+    this.inflightId = undefined;
     this.sending = true;
     try {
-      const chipJobId = await this.o.chain.sendJob(input, register);
-      if (registered === undefined) register(chipJobId);
+      const chipJobId = await this.o.chain.sendJob(input, this.register);
+      if (this.inflightId === undefined) this.register(chipJobId);
       if (epoch === this.epoch) this.counters.jobsSent++;
       this.sendFailing = false;
     } catch (err) {
       // The frame did not go out: its id holds no work (unless a later job took it meanwhile).
+      const registered = this.inflightId;
       if (registered !== undefined && this.slots.get(registered) === slot) this.slots.delete(registered);
       this.counters.sendErrors++;
       // One line per failure streak (a chain being re-initialised rejects every job until it is back).
@@ -353,6 +363,7 @@ export class ChainScheduler {
       this.sendFailing = true;
     } finally {
       this.sending = false;
+      this.inflight = undefined;
     }
     // A clean job that arrived while this frame was being written found `sending` set and was skipped:
     // send it now rather than leave the chips on dropped work until the next interval tick.

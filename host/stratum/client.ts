@@ -296,7 +296,9 @@ export class StratumClient extends PoolSessionClient<V1Types, Session, ClientEve
     switch (msg.kind) {
       case 'notify':
         this.armSilence(s);
-        this.whenAuthorized(s, () => this.emitJob(s, msg.job));
+        // Authorized (the usual case): emitted at once, without a closure on the hot path.
+        if (s.subscribed && s.authorized) this.emitJob(s, msg.job);
+        else this.whenAuthorized(s, () => this.emitJob(s, msg.job));
         return;
       case 'set_difficulty':
         this.chatter.note('difficulty', { difficulty: msg.difficulty });

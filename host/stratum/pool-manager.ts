@@ -579,6 +579,10 @@ export class PoolManager<
   private armPolicyTimer(): void {
     const at = this.policy.nextDeadline();
     if (at === this.policyTimerAt && (at === undefined || this.policyTimer)) return;
+    // A timer armed for an earlier moment stays: it finds nothing due and re-arms for the new deadline
+    // (each job moves the silence deadline; no clear + set per notify on the hot path).
+    if (at !== undefined && this.policyTimer && this.policyTimerAt !== undefined && this.policyTimerAt <= at)
+      return;
     this.clock.clearTimeout(this.policyTimer);
     this.policyTimer = this.policyTimerAt = undefined;
     if (at === undefined) return;

@@ -216,6 +216,8 @@ export interface ClientSession<T extends SessionTypes> {
   badInputs: number;
   /** Every timer of the session (all are stopped when it ends). */
   timers: { ready?: TimerHandle; silence?: TimerHandle };
+  /** When the silence window ends (clock time); the silence timer re-arms itself up to it. */
+  silenceAt?: number;
   reconnect: { host: string; port: number; waitMs: number } | undefined;
 }
 
@@ -642,10 +644,20 @@ export abstract class PoolSessionClient<
 
   /** (Re)starts the silence window: call it for useful work only (a new job), never for other traffic. */
   protected armSilence(s: S): void {
-    this.clock.clearTimeout(s.timers.silence);
     const ms = this.o.silenceMs ?? 120_000;
+    s.silenceAt = this.clock.now() + ms;
+    // A timer already armed fires before the new end and re-arms itself for the rest: one timer operation
+    // per silence window, not a clear + set on every notify (the notify → job path is hot).
+    if (!s.timers.silence) this.silenceTimer(s, ms, ms);
+  }
+
+  private silenceTimer(s: S, ms: number, windowMs: number): void {
     s.timers.silence = this.clock.setTimeout(() => {
-      if (this.session === s) this.endSession('silence', `no new job for ${ms} ms`);
+      s.timers.silence = undefined;
+      if (this.session !== s) return;
+      const left = (s.silenceAt ?? 0) - this.clock.now();
+      if (left > 0) this.silenceTimer(s, left, windowMs);
+      else this.endSession('silence', `no new job for ${windowMs} ms`);
     }, ms);
   }
 

@@ -33,6 +33,14 @@ export function compress(state: Uint32Array, w: Uint32Array, out: Uint32Array): 
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
     w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
   }
+  compressExpanded(state, w, out);
+}
+
+/**
+ * The 64 rounds of a compression over a message schedule already expanded (w[0..63]): a block whose
+ * words never change (SHA-256 padding) is expanded once, not once per hash.
+ */
+export function compressExpanded(state: Uint32Array, w: Uint32Array, out: Uint32Array): void {
   let a = state[0]! | 0;
   let b = state[1]! | 0;
   let c = state[2]! | 0;
@@ -105,6 +113,24 @@ const dS = new Uint32Array(8);
  * on words with scratch arrays: no allocation (the coinbase hash of every new work).
  */
 export function sha256dInto(data: Uint8Array, out: Uint8Array, offset = 0, len = data.length): void {
+  sha256dState(data, len);
+  for (let i = 0; i < 8; i++) {
+    const v = dS[i]!;
+    out[offset + i * 4] = v >>> 24;
+    out[offset + i * 4 + 1] = v >>> 16;
+    out[offset + i * 4 + 2] = v >>> 8;
+    out[offset + i * 4 + 3] = v;
+  }
+}
+
+/** Double SHA-256 of data[0..len) as 8 state words (big-endian reads of the digest) into `out`. */
+export function sha256dWords(data: Uint8Array, len: number, out: Uint32Array): void {
+  sha256dState(data, len);
+  out.set(dS);
+}
+
+/** Leaves dSHA256(data[0..len)) in dS. */
+function sha256dState(data: Uint8Array, len: number): void {
   dS.set(SHA256_IV);
   const full = len >>> 6;
   for (let b = 0; b < full; b++) {
@@ -129,13 +155,6 @@ export function sha256dInto(data: Uint8Array, out: Uint8Array, offset = 0, len =
   dW.fill(0, 9, 15);
   dW[15] = 256;
   compress(SHA256_IV, dW, dS);
-  for (let i = 0; i < 8; i++) {
-    const v = dS[i]!;
-    out[offset + i * 4] = v >>> 24;
-    out[offset + i * 4 + 1] = v >>> 16;
-    out[offset + i * 4 + 2] = v >>> 8;
-    out[offset + i * 4 + 3] = v;
-  }
 }
 
 /** State words serialized big-endian (the standard SHA-256 output byte order). */
@@ -153,7 +172,11 @@ export function wordsToBytesBE(words: ArrayLike<number>): Uint8Array {
 
 const pairW = new Uint32Array(64);
 const pairS = new Uint32Array(8);
+/** The padding block of a 64-byte message (0x80, zeros, bit length 512), its schedule expanded once. */
 const PAD64 = new Uint32Array(64);
+PAD64[0] = 0x80000000;
+PAD64[15] = 512;
+compress(SHA256_IV, PAD64, new Uint32Array(8));
 
 /**
  * dSHA256(left ‖ right) for two 32-byte hashes, written into `out` (the merkle step), on words:
@@ -165,10 +188,7 @@ export function sha256dPair(left: Uint8Array, right: Uint8Array, out: Uint8Array
     pairW[i + 8] = readBE(right, i * 4);
   }
   compress(SHA256_IV, pairW, pairS);
-  PAD64.fill(0, 0, 16);
-  PAD64[0] = 0x80000000;
-  PAD64[15] = 512;
-  compress(pairS, PAD64, pairS);
+  compressExpanded(pairS, PAD64, pairS);
   pairW.set(pairS);
   pairW[8] = 0x80000000;
   pairW.fill(0, 9, 15);
@@ -181,6 +201,35 @@ export function sha256dPair(left: Uint8Array, right: Uint8Array, out: Uint8Array
     out[i * 4 + 2] = v >>> 8;
     out[i * 4 + 3] = v;
   }
+}
+
+/**
+ * The merkle fold on words: root = dSHA256(root ‖ branch) for `count` branches, each 8 big-endian words
+ * at branches[8·i]; `root` (8 words, big-endian reads of the raw hash bytes) is updated in place. Three
+ * compressions per branch (the padding block pre-expanded), no byte conversions between levels.
+ */
+export function merkleFoldWords(root: Uint32Array, branches: Uint32Array, count: number): void {
+  for (let b = 0; b < count; b++) {
+    const o = b * 8;
+    for (let i = 0; i < 8; i++) {
+      pairW[i] = root[i]!;
+      pairW[i + 8] = branches[o + i]!;
+    }
+    compress(SHA256_IV, pairW, pairS);
+    compressExpanded(pairS, PAD64, pairS);
+    for (let i = 0; i < 8; i++) pairW[i] = pairS[i]!;
+    pairW[8] = 0x80000000;
+    for (let i = 9; i < 15; i++) pairW[i] = 0;
+    pairW[15] = 256;
+    compress(SHA256_IV, pairW, root);
+  }
+}
+
+/** Big-endian words of `bytes` (length a multiple of 4). */
+export function bytesToWordsBE(bytes: Uint8Array): Uint32Array {
+  const out = new Uint32Array(bytes.length >>> 2);
+  for (let i = 0; i < out.length; i++) out[i] = readBE(bytes, i * 4);
+  return out;
 }
 
 /** Double SHA-256 of arbitrary bytes (general path). */

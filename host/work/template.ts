@@ -10,7 +10,15 @@
  */
 import { Extranonce2ExhaustedError, HeaderOnlyExhaustedError, WorkError } from './errors.ts';
 import { bytesToHex, hexInto, hexToBytes, hexToU32, swapWords } from './hex.ts';
-import { HeaderHasher, midstate, midstatesForVersions, sha256dInto, sha256dPair } from './sha256.ts';
+import {
+  bytesToWordsBE,
+  HeaderHasher,
+  merkleFoldWords,
+  midstate,
+  midstatesForVersions,
+  sha256dPair,
+  sha256dWords,
+} from './sha256.ts';
 import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
 import { enumerateVersions } from './version.ts';
 
@@ -70,6 +78,8 @@ export interface JobTemplate {
   readonly coinbasePrefix: Uint8Array;
   readonly coinbaseSuffix: Uint8Array;
   readonly branches: readonly Uint8Array[];
+  /** The branches as big-endian words, 8 per branch (the merkle fold works on words). */
+  readonly branchWords?: Uint32Array;
   /** Header-only job: the fixed merkle root (header byte order); extranonce2 then counts ntime steps. */
   readonly fixedRoot?: Uint8Array | undefined;
 }
@@ -151,6 +161,7 @@ export function buildTemplate(
     coinbasePrefix: prefix,
     coinbaseSuffix: coinb2,
     branches,
+    branchWords: bytesToWordsBE(branchBytes),
     fixedRoot,
   };
 }
@@ -298,6 +309,17 @@ export interface Work {
 /** 2^(8·size): the first extranonce2 value that does not fit in `size` bytes. */
 const EN2_LIMIT = Array.from({ length: EXTRANONCE2_MAX + 1 }, (_, size) => 1n << BigInt(8 * size));
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** The merkle root of the work being made, as words (reused: makeWork is synchronous). */
+const rootWords = new Uint32Array(8);
+
+function concatBranches(branches: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(32 * branches.length);
+  branches.forEach((b, i) => {
+    out.set(b, 32 * i);
+  });
+  return out;
+}
+
 /** The coinbase of the work being made: reused (makeWork is synchronous), grown when a coinbase is longer. */
 let coinbaseScratch = new Uint8Array(512);
 
@@ -355,9 +377,18 @@ export function makeWork(
     coinbaseScratch.set(t.coinbasePrefix);
     en2Hex = writeExtranonce2(en2, size, coinbaseScratch, pre);
     coinbaseScratch.set(t.coinbaseSuffix, pre + size);
+    // The fold runs on words: the coinbase hash as 8 words, each level three compressions, bytes once.
+    sha256dWords(coinbaseScratch, len, rootWords);
+    const bw = t.branchWords ?? bytesToWordsBE(concatBranches(t.branches));
+    merkleFoldWords(rootWords, bw, t.branches.length);
     root = new Uint8Array(32);
-    sha256dInto(coinbaseScratch, root, 0, len);
-    for (const b of t.branches) sha256dPair(root, b, root);
+    for (let i = 0; i < 8; i++) {
+      const v = rootWords[i]!;
+      root[i * 4] = v >>> 24;
+      root[i * 4 + 1] = v >>> 16;
+      root[i * 4 + 2] = v >>> 8;
+      root[i * 4 + 3] = v;
+    }
   }
   const header = writeHeader(t, t.version, root, ntime);
   const count = opts.versions ?? 1;
