@@ -155,6 +155,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 60,
   },
   {
+    key: 'pool.standbyProbeInterval',
+    flag: 'pool-standby-probe-interval',
+    kind: 'number',
+    help: 'seconds between short probes of each standby pool, so it shows Alive or Dead (0 = never)',
+    min: 0,
+    max: 86400,
+    default: 60,
+    check: (v) =>
+      Number(v) > 0 && Number(v) < 5 ? 'must be 0 (never probe) or at least 5 seconds' : undefined,
+  },
+  {
     key: 'pool.unansweredSubmits',
     flag: 'pool-unanswered-submits',
     kind: 'number',
@@ -908,12 +919,15 @@ export function poolPolicyOf(cfg: Config): {
   probeFirstMs?: number;
   unansweredSubmits?: number;
   rejectRun?: number;
+  standbyProbeMs?: number;
 } {
   const sec = (k: string) => (cfg[k] === undefined ? undefined : Math.round(Number(cfg[k]) * 1000));
   const silenceMs = sec('pool.silenceTimeout');
   const submitTimeoutMs = sec('pool.submitTimeout');
   const probeIntervalMs = sec('pool.probeInterval');
+  const standbyProbeMs = sec('pool.standbyProbeInterval');
   return {
+    ...(standbyProbeMs !== undefined ? { standbyProbeMs } : {}),
     ...(silenceMs !== undefined ? { silenceMs } : {}),
     ...(submitTimeoutMs !== undefined ? { submitTimeoutMs } : {}),
     ...(probeIntervalMs !== undefined

@@ -19,6 +19,7 @@ describe('pool policy options', () => {
       probeFirstMs: 5000,
       unansweredSubmits: 5,
       rejectRun: 10,
+      standbyProbeMs: 60_000,
     });
   });
 
@@ -42,10 +43,44 @@ describe('pool policy options', () => {
         probeFirstMs: 5000,
         unansweredSubmits: 3,
         rejectRun: 7,
+        standbyProbeMs: 60_000,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the standby probe interval: flag, environment and file; 0 = never; 1..4 s and out of range refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asicd-policy-'));
+    try {
+      const file = join(dir, 'asicd.yaml');
+      writeFileSync(file, 'pool:\n  standbyProbeInterval: 300\n');
+      const fromFile = loadConfig({ argv: ['--config', file], env: {}, command: 'run' });
+      assert.equal(poolPolicyOf(fromFile).standbyProbeMs, 300_000);
+      const fromEnv = loadConfig({
+        argv: ['--config', file],
+        env: { ASICD_POOL_STANDBY_PROBE_INTERVAL: '0' },
+        command: 'run',
+      });
+      assert.equal(poolPolicyOf(fromEnv).standbyProbeMs, 0);
+      const fromFlag = loadConfig({
+        argv: ['--config', file, '--pool-standby-probe-interval', '15'],
+        env: { ASICD_POOL_STANDBY_PROBE_INTERVAL: '0' },
+        command: 'run',
+      });
+      assert.equal(poolPolicyOf(fromFlag).standbyProbeMs, 15_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const bad of ['2', '-1', '100000', 'soon'])
+      assert.throws(
+        () => loadConfig({ argv: ['--pool-standby-probe-interval', bad], env: {}, command: 'run' }),
+        (e: unknown) => e instanceof ConfigError && /pool\.standbyProbeInterval/.test(e.message),
+        bad,
+      );
+    const h = optionsHelp('run');
+    assert.ok(h.includes('--pool-standby-probe-interval'));
+    assert.ok(h.includes('ASICD_POOL_STANDBY_PROBE_INTERVAL'));
   });
 
   it('out-of-range values are refused with the key named; help lists the keys', () => {
