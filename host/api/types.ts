@@ -264,8 +264,8 @@ export interface PowerInfo {
   vrTempC?: number;
   /** J/TH from measured power and the measured hashrate. */
   efficiencyJth?: number;
-  /** Latched power fault (chips stopped, core off) until cleared. */
-  fault?: { reason: string; time: number };
+  /** Latched power fault (chips stopped, core off, no retries) until cleared; `clears` says how. */
+  fault?: { reason: string; time: number; latched?: true; clears?: string };
 }
 
 /** A full snapshot of the miner. */

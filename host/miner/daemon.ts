@@ -64,8 +64,11 @@ export interface ChainRuntime extends ChainPort {
   onNonce(listener: (n: ChipNonce) => void): Unsubscribe;
   /** Faults after init (chain stopped answering, device unplugged). */
   onFault(listener: (message: string) => void): Unsubscribe;
-  /** The chain went offline or failed (link closed, chips gone): it needs init() again. */
-  onDown(listener: () => void): Unsubscribe;
+  /**
+   * The chain went offline or failed (link closed, chips gone): it needs init() again. With `latched`:
+   * the board's power latched a fault — no init can succeed until it is cleared (`clears` says how).
+   */
+  onDown(listener: (latched?: { reason: string; clears: string }) => void): Unsubscribe;
   /** idle() holds the chips in reset (otherwise they only get no new work, at a low clock). */
   readonly canHoldReset: boolean;
   /** The chips' ticket (reporting floor) difficulty. */
@@ -259,7 +262,15 @@ export class Miner implements MinerSource {
     for (const [i, chain] of hardware.chains.entries()) {
       this.unsubs.push(chain.onNonce((n) => this.onNonce(i, n)));
       this.unsubs.push(chain.onFault((m) => this.fault(`chain${i}`, 'error', m)));
-      this.unsubs.push(chain.onDown(() => this.runSupervisor(this.supervisor.down(i, this.clock.now()))));
+      this.unsubs.push(
+        chain.onDown((l) =>
+          this.runSupervisor(
+            l
+              ? this.supervisor.latched(i, this.clock.now(), l.reason, l.clears)
+              : this.supervisor.down(i, this.clock.now()),
+          ),
+        ),
+      );
     }
     this.pools.on('job', (j) => this.onJob(j));
     this.pools.on('idle', () => {

@@ -22,7 +22,7 @@ import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../f
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { type BoardIo, openBoardIo } from '../power/board-io.ts';
-import type { PowerController, PowerSnapshot } from '../power/controller.ts';
+import { POWER_FAULT_CLEARS, type PowerController, type PowerSnapshot } from '../power/controller.ts';
 import { createSimPower, type SimPower } from '../power/sim.ts';
 import { createSimThermal } from '../thermal/sim.ts';
 import type { BoardHardware, ChainRuntime } from './daemon.ts';
@@ -169,14 +169,14 @@ export class DriverChain implements ChainRuntime {
     };
   }
 
-  onDown(listener: () => void): Unsubscribe {
+  onDown(listener: (latched?: { reason: string; clears: string }) => void): Unsubscribe {
     const fn = (state: string) => {
-      if (state === 'offline' || state === 'failed') listener();
+      if (state === 'offline' || state === 'failed') listener(this.latchedFault());
     };
     this.driver.on('state', fn);
-    const off = this.power?.onFault(() => {
+    const off = this.power?.onFault((f) => {
       void this.driver.idle({ holdReset: true });
-      listener();
+      listener({ reason: f.reason, clears: POWER_FAULT_CLEARS });
     });
     const lost = this.power?.onLinkLost(() => {
       void this.driver.idle({ holdReset: true }).catch(() => {});
@@ -187,6 +187,12 @@ export class DriverChain implements ChainRuntime {
       off?.();
       lost?.();
     };
+  }
+
+  /** The board's power has a latched fault: no init can succeed until it is cleared. */
+  private latchedFault(): { reason: string; clears: string } | undefined {
+    const f = this.power?.fault;
+    return f ? { reason: f.reason, clears: POWER_FAULT_CLEARS } : undefined;
   }
 
   counterHashrateGhs(): number | undefined {

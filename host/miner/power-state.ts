@@ -3,6 +3,7 @@
  * temperature, efficiency in J/TH from measured power and the measured hashrate, the latched fault.
  */
 import type { MinerState, PowerInfo } from '../api/types.ts';
+import { POWER_FAULT_CLEARS } from '../power/controller.ts';
 import type { BoardPower } from './hardware.ts';
 
 export function powerInfo(
@@ -20,7 +21,8 @@ export function powerInfo(
   if (r?.vrTempC != null) info.vrTempC = round(r.vrTempC);
   if (info.powerW !== undefined && hashrateGhs > 0)
     info.efficiencyJth = round(info.powerW / (hashrateGhs / 1000));
-  if (s.fault) info.fault = { reason: s.fault.reason, time: s.fault.at };
+  if (s.fault)
+    info.fault = { reason: s.fault.reason, time: s.fault.at, latched: true, clears: POWER_FAULT_CLEARS };
   return {
     power: info,
     ...(info.coreV !== undefined ? { voltageMv: Math.round(info.coreV * 1000) } : {}),

@@ -30,9 +30,13 @@
  *   a restart, or when the chains themselves were what kept the gate closed (a chain back from a retry),
  *   an initialised chain stays `ready`, so the gate opening feeds it at once (one init, not two).
  * - Init results carry a token; results of an init that was superseded (restart, stop) are ignored.
+ * - A chain whose board power latched a fault (over-current, PGOOD lost: core off, chips held in reset)
+ *   is `latched`: not retried (a bring-up would be refused until the fault is cleared), one log line saying
+ *   what clears it, not usable (the gate stays closed for it). `retryNow` (the clear command) brings it
+ *   back; a restart of the chains (`reinitAll`) leaves it latched; a 'down' while latched changes nothing.
  */
 
-export type ChainPhase = 'init' | 'ready' | 'idle' | 'down' | 'retry';
+export type ChainPhase = 'init' | 'ready' | 'idle' | 'down' | 'retry' | 'latched';
 
 export type SupervisorAction =
   /** Run chain.init(frequency); report initDone / initFailed with `token`. */
@@ -256,13 +260,39 @@ export class ChainSupervisor {
   /** The chain lost its link or its chips: stop feeding it and bring it back with init retries. */
   down(i: number, now: number, why = 'chain went offline'): SupervisorAction[] {
     const s = this.c[i];
-    if (!s || this.stopped || s.phase === 'down' || s.phase === 'retry') return [];
+    if (!s || this.stopped || s.phase === 'down' || s.phase === 'retry' || s.phase === 'latched') return [];
     // An init in flight fails on its own (its result is ignored: the token moves on).
     s.token = ++this.tokens;
     this.scheduleRetry(s, 'down', why, now);
     return [
       { kind: 'unfeed', chain: i },
       { kind: 'log', level: 'warn', event: 'chain.down', fields: { chain: i, retryMs: this.retryMs } },
+      ...this.announce(),
+    ];
+  }
+
+  /**
+   * The board's power latched a fault (core off, chips held in reset): stop feeding the chain and do not
+   * retry it; `retryNow` (after the fault was cleared) brings it back. `clears` says what clears it.
+   */
+  latched(i: number, now: number, reason: string, clears: string): SupervisorAction[] {
+    const s = this.c[i];
+    if (!s || this.stopped || s.phase === 'latched') return [];
+    // An init in flight fails on its own (its result is ignored: the token moves on).
+    s.token = ++this.tokens;
+    s.failures++;
+    s.lastError = reason;
+    s.resuming = false;
+    s.keepReady = false;
+    this.enter(s, 'latched', now);
+    return [
+      { kind: 'unfeed', chain: i },
+      {
+        kind: 'log',
+        level: 'warn',
+        event: 'chain.latched',
+        fields: { chain: i, reason, state: 'latched off: no retries', clears },
+      },
       ...this.announce(),
     ];
   }
@@ -277,11 +307,13 @@ export class ChainSupervisor {
     return out;
   }
 
-  /** Retry the failed / down chains now (a fault was cleared). */
+  /** Retry the failed / down / latched chains now (a fault was cleared). */
   retryNow(now: number): SupervisorAction[] {
     if (this.stopped) return [];
     return this.c.flatMap((s, i) =>
-      s.phase === 'down' || s.phase === 'retry' ? this.beginInit(i, now, false) : [],
+      s.phase === 'down' || s.phase === 'retry' || s.phase === 'latched'
+        ? this.beginInit(i, now, false)
+        : [],
     );
   }
 
@@ -293,7 +325,8 @@ export class ChainSupervisor {
     if (this.stopped) return [];
     this.announced = false;
     // Initialised for the gate's next opening: kept ready (not parked) even while the gate is closed.
-    return this.c.flatMap((_, i) => this.beginInit(i, now, true, true));
+    // A latched chain stays latched: only clearing the fault brings it back.
+    return this.c.flatMap((s, i) => (s.phase === 'latched' ? [] : this.beginInit(i, now, true, true)));
   }
 
   // -------------------------------------------------------------------------------------------------

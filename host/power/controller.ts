@@ -55,6 +55,10 @@ export class BringUpError extends Error {
   }
 }
 
+/** What clears a latched power fault (the chain supervisor's one line, the miner state). */
+export const POWER_FAULT_CLEARS =
+  'restart asicd, or the clear_fault command (MQTT {"command":"clear_fault"}) once the cause is fixed';
+
 export interface PowerFault {
   at: number;
   reason: string;

@@ -153,6 +153,29 @@ async function until(
   }
 }
 
+/**
+ * A latched power fault is quiet: one chain.latched line naming what clears it, then no init attempt
+ * (no bring-up, no "init failed" fault) for longer than the chain retry period (10 s).
+ */
+async function assertQuietLatch(p: AsicdProcess): Promise<void> {
+  await until(() => hasEvent(p, 'chain.latched'), 'the chain.latched line', 30_000, [p]);
+  await new Promise((r) => setTimeout(r, 11_000));
+  const lines = events(p);
+  const latched = lines.filter((l) => l.event === 'chain.latched');
+  assert.equal(latched.length, 1, JSON.stringify(latched));
+  assert.match(String(latched[0]!.clears), /restart asicd.*clear_fault/);
+  const at = lines.indexOf(latched[0]!);
+  const retries = lines
+    .slice(at)
+    .filter(
+      (l) =>
+        l.event === 'power.bringup_failed' ||
+        l.event === 'power.on' ||
+        (l.event === 'fault' && /init failed|could not resume/.test(String(l.message))),
+    );
+  assert.deepEqual(retries, [], 'no init attempt while latched');
+}
+
 /** SIGTERM: exit 0 and the time it took (reported, not asserted: timing belongs in the bench). */
 async function sigterm(p: AsicdProcess): Promise<number> {
   const t0 = Date.now();
@@ -197,6 +220,7 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
       30_000,
       [miner, sim],
     );
+    await assertQuietLatch(miner);
     const ms = await sigterm(miner);
     const after = await sim.status();
     assert.equal(after.resetHeld, true, 'chips held in reset after exit');
@@ -318,6 +342,7 @@ describe('QAxe (4 × BM1366) over its USB bridge on ptys', () => {
       'Shutdown and fans 100 %',
     );
     assert.equal(s.answering, false, 'nothing hashing');
+    await assertQuietLatch(miner);
     const ms = await sigterm(miner);
     const after = await sim.status();
     assert.equal(after.resetHeld, true);

@@ -21,7 +21,7 @@ const pool = new StratumServer({ difficulty: 0.0002, blockIntervalMs: 0 });
 before(() => pool.listen(0));
 after(() => pool.close());
 
-async function simMiner(id: string) {
+async function simMiner(id: string, chainRetryMs?: number) {
   const board = findBoard(id)!;
   const logger = memoryLogger('info');
   const hardware = await openBoardHardware(board, {
@@ -36,6 +36,7 @@ async function simMiner(id: string) {
     pools: [{ url: pool.url, user: 't.w' }],
     deviceId: `power-${id}`,
     logger,
+    ...(chainRetryMs !== undefined ? { chainRetryMs } : {}),
   });
   const events: MinerEvent[] = [];
   miner.onEvent((e) => events.push(e));
@@ -89,7 +90,8 @@ describe('power on emulated twins', () => {
   it('over-current at full load: latched stop, core off, fans 100 %, fault event, nothing hashing; clear → mining again', {
     timeout: 120_000,
   }, async () => {
-    const { miner, sim, events } = await simMiner('sim-gamma-usb');
+    // Chain retries every 300 ms: a latched fault that still retried would show many attempts below.
+    const { miner, sim, events, logger } = await simMiner('sim-gamma-usb', 300);
     const p = sim.power!;
     try {
       await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
@@ -106,8 +108,19 @@ describe('power on emulated twins', () => {
       assert.equal(p.board.coreVolts(), 0);
       assert.equal(p.board.resetHeld, true);
       const hashes = sim.chain.stats.hashes;
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 3000)); // 10 retry periods
       assert.equal(sim.chain.stats.hashes, hashes, 'nothing hashes while latched');
+      // Quiet: one line saying the board is latched off and what clears it, no init attempts after it.
+      const latched = logger.records.filter((r) => r.event === 'chain.latched');
+      assert.equal(latched.length, 1, JSON.stringify(latched));
+      assert.match(String(latched[0]!.clears), /restart asicd.*clear_fault/);
+      assert.equal(logger.records.filter((r) => r.event === 'power.bringup_failed').length, 0);
+      assert.deepEqual(
+        events.filter((e) => e.type === 'fault' && /init failed|could not resume/.test(e.message)),
+        [],
+        'no init retried while latched',
+      );
+      assert.equal(miner.getState().power?.fault?.latched, true);
       assert.equal(miner.getState().power?.fault?.reason.includes('IOUT_OC'), true);
       // A voltage command outside the window changes nothing.
       const bad = parseCommand(JSON.stringify({ command: 'voltage', mv: 1400 }), miner.limits, 1);

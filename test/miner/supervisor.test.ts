@@ -229,4 +229,62 @@ describe('ChainSupervisor', () => {
       'fed, not re-initialised',
     );
   });
+
+  it('a latched power fault parks the chain for good: one line, no retries on the clock, gate closed; clear brings it back', () => {
+    const { clock, sup, run, log } = rig(2, 10_000);
+    const s = run(sup.start(clock.now()));
+    run(sup.initDone(0, initToken(s, 0), clock.now()));
+    run(sup.initDone(1, initToken(s, 1), clock.now()));
+    run(sup.gateOpened(clock.now()));
+    const l = run(sup.latched(0, clock.now(), 'regulator fault IOUT_OC', 'restart asicd or clear_fault'));
+    assert.deepEqual(kinds(l), ['unfeed:0', 'log']);
+    const line = l[1] as Extract<SupervisorAction, { kind: 'log' }>;
+    assert.equal(line.event, 'chain.latched');
+    assert.equal(line.fields.clears, 'restart asicd or clear_fault');
+    assert.equal(sup.phase(0), 'latched');
+    assert.equal(sup.feeds(0), false);
+    assert.equal(sup.feeds(1), true, 'the other chain keeps hashing');
+    assert.equal(sup.snapshot()[0]!.lastError, 'regulator fault IOUT_OC');
+    assert.equal(sup.snapshot()[0]!.nextRetryAt, null);
+    // The chips going offline after the latch, a second report, time passing, a restart: nothing.
+    assert.deepEqual(sup.down(0, clock.now()), []);
+    assert.deepEqual(sup.latched(0, clock.now(), 'again', 'x'), []);
+    const before = log.length;
+    clock.advance(10 * 60_000);
+    assert.deepEqual(log.slice(before), [], 'no init attempt in 10 minutes');
+    assert.equal(clock.pending(), 0, 'no retry timer armed');
+    assert.deepEqual(
+      kinds(sup.reinitAll(clock.now())),
+      ['init:1'],
+      'a restart of the chains leaves it latched',
+    );
+    // Clear: re-initialised now.
+    const c = run(sup.retryNow(clock.now()));
+    assert.deepEqual(kinds(c), ['init:0']);
+    assert.equal(sup.phase(0), 'init');
+  });
+
+  it('latched after a down (chips stopped before the power poll saw the fault): the pending retry is cancelled', () => {
+    const { clock, sup, run, log } = rig(1, 10_000);
+    const s = run(sup.start(clock.now()));
+    run(sup.initDone(0, initToken(s, 0), clock.now()));
+    run(sup.gateOpened(clock.now()));
+    run(sup.down(0, clock.now()));
+    assert.equal(sup.nextDeadline(), clock.now() + 10_000);
+    run(sup.latched(0, clock.now(), 'PGOOD lost', 'restart'));
+    assert.equal(sup.nextDeadline(), undefined);
+    assert.equal(sup.usable(), false, 'the gate stays closed');
+    const before = log.length;
+    clock.advance(60_000);
+    assert.deepEqual(log.slice(before), []);
+  });
+
+  it('a latch during an init makes the result of that init stale', () => {
+    const { clock, sup, run } = rig(1);
+    const t = initToken(run(sup.start(clock.now())), 0);
+    run(sup.latched(0, clock.now(), 'IOUT_OC', 'restart'));
+    assert.deepEqual(sup.initDone(0, t, clock.now()), []);
+    assert.deepEqual(sup.initFailed(0, t, 'x', clock.now()), []);
+    assert.equal(sup.phase(0), 'latched');
+  });
 });
