@@ -311,9 +311,7 @@ export class ChainSupervisor {
   retryNow(now: number): SupervisorAction[] {
     if (this.stopped) return [];
     return this.c.flatMap((s, i) =>
-      s.phase === 'down' || s.phase === 'retry' || s.phase === 'latched'
-        ? this.beginInit(i, now, false)
-        : [],
+      s.phase === 'down' || s.phase === 'retry' || s.phase === 'latched' ? this.beginInit(i, now, false) : [],
     );
   }
 
