@@ -70,7 +70,7 @@ test('a saved frequency and voltage the board cannot take are ignored with a war
   procs.push(p);
   await waitFor(
     () => p.output().includes('"event":"chain.ready"'),
-    `chain ready\n${p.output().slice(-2000)}`,
+    () => `chain ready\n${p.output().slice(-2000)}`,
     60_000,
   );
   const lines = p

@@ -91,7 +91,7 @@ test('daemon + emulator on a pty + embedded pool: shares accepted, all valid, cl
   const miner = run('BM1370', 2, link, server.url, ['--pass', 's3cret-pw', '--no-thermal']);
   await waitFor(
     () => server.stats.accepted >= 3,
-    `3 accepted shares (daemon output:\n${miner.output().slice(-2000)})`,
+    () => `3 accepted shares (daemon output:\n${miner.output().slice(-2000)})`,
     90_000,
     100,
   );
@@ -171,7 +171,7 @@ test('device unplugged mid-run: the daemon keeps running, says which device, and
   await sim('BM1368', 1, link);
   await waitFor(
     () => server.stats.accepted > before,
-    `shares again after the device came back (${miner.output().slice(-1500)})`,
+    () => `shares again after the device came back (${miner.output().slice(-1500)})`,
     90_000,
     200,
   );

@@ -52,7 +52,11 @@ async function sim(link: string, chips: number, faults: string[]): Promise<Asicd
     '0',
     ...faults,
   ]);
-  await waitFor(() => existsSync(link), `asicd sim to create ${link} (${p.output()})`, 20_000);
+  await waitFor(
+    () => existsSync(link),
+    () => `asicd sim to create ${link} (${p.output()})`,
+    20_000,
+  );
   return p;
 }
 
@@ -118,7 +122,7 @@ test('5 % reply corruption on a pty: mining goes on (all shares valid), link err
   const devs = async () => ((await cgminer(apiPort, 'devs')).DEVS as Array<Record<string, number>>)[0]!;
   await waitFor(
     () => server!.stats.accepted >= 3,
-    `3 accepted shares (${miner.output().slice(-1500)})`,
+    () => `3 accepted shares (${miner.output().slice(-1500)})`,
     100_000,
     200,
   );
@@ -193,7 +197,7 @@ test('enumeration tells a silent (absent) chip from a corrupted link', { timeout
   const chipCountFault = () => lines(a).find((l) => l.message?.includes('expected 2 BM1366, found 1'));
   await waitFor(
     () => chipCountFault() !== undefined,
-    `the chip-count fault (${a.output().slice(-1500)})`,
+    () => `the chip-count fault (${a.output().slice(-1500)})`,
     30_000,
   );
   const aFault = chipCountFault()!;
@@ -206,7 +210,7 @@ test('enumeration tells a silent (absent) chip from a corrupted link', { timeout
   const b = run(noisy, 2, pool, ['--api-listen', 'off']);
   await waitFor(
     () => /corrupted on the link during enumeration/.test(b.output()),
-    `the link fault (${b.output().slice(-1500)})`,
+    () => `the link fault (${b.output().slice(-1500)})`,
     30_000,
   );
   assert.ok(

@@ -118,12 +118,12 @@ test('mqtts:// with the CA that signed the broker: connected, state published', 
   daemons.push(d);
   await waitFor(
     () => seen.some((m) => m.topic === 'asicd/tls-ok/availability' && m.text === 'online'),
-    `online over TLS (${d.output().slice(-2000)} | broker: ${b.log()})`,
+    () => `online over TLS (${d.output().slice(-2000)} | broker: ${b.log()})`,
     60_000,
   );
   await waitFor(
     () => seen.some((m) => m.topic === 'asicd/tls-ok/state'),
-    `state over TLS (${d.output().slice(-2000)})`,
+    () => `state over TLS (${d.output().slice(-2000)})`,
     60_000,
   );
   const st = JSON.parse(seen.find((m) => m.topic === 'asicd/tls-ok/state')!.text) as MinerState;
@@ -143,7 +143,7 @@ test('mqtts:// with a CA that did not sign the broker: no connection, a clear er
   daemons.push(d);
   await waitFor(
     () => d.output().includes('"mqtt_tls_error"'),
-    `the TLS error line (${d.output().slice(-2000)})`,
+    () => `the TLS error line (${d.output().slice(-2000)})`,
     60_000,
   );
   const line = d

@@ -57,7 +57,7 @@ test('pyasic-style probe finds asicd as an ESPMiner (Bitaxe) and reads its figur
   const base = `http://127.0.0.1:${httpPort}`;
   await waitFor(
     () => d.output().includes('Dashboard:'),
-    `dashboard line (${d.output().slice(-2000)})`,
+    () => `dashboard line (${d.output().slice(-2000)})`,
     60_000,
   );
 

@@ -127,7 +127,7 @@ test('asicd demo: secrets in pool URL, --pass, config file, env, MQTT URL and HT
   // Past the two dead pools (their connect failures are logged) to the embedded one: shares accepted.
   await waitFor(
     () => /"event":"share.accepted"/.test(demo.output()),
-    `an accepted share (${demo.output().slice(-2000)})`,
+    () => `an accepted share (${demo.output().slice(-2000)})`,
     150_000,
     250,
   );
@@ -188,7 +188,7 @@ test('asicd run: secrets in pool URL user-info, env MQTT password and file stay 
   );
   await waitFor(
     () => pool.stats.accepted >= 1,
-    `a share accepted with the URL's credentials (${run.output().slice(-2000)})`,
+    () => `a share accepted with the URL's credentials (${run.output().slice(-2000)})`,
     120_000,
     250,
   );

@@ -98,7 +98,12 @@ test('SIGTERM during chain init and during the PLL ramp: orderly stop, chips idl
 
   // During the ramp (hardware timing: 100 ms per 6.25 MHz step, several seconds to 525 MHz).
   const b = runOnPty(link, [server.url]);
-  await waitFor(() => saw(b, 'chain.enumerated'), `enumeration\n${b.output().slice(-1500)}`, 30_000, 5);
+  await waitFor(
+    () => saw(b, 'chain.enumerated'),
+    () => `enumeration\n${b.output().slice(-1500)}`,
+    30_000,
+    5,
+  );
   b.proc.kill('SIGTERM');
   const t0 = Date.now();
   assertOrderlyStop(b, await b.exited, 'ramp');
@@ -118,7 +123,7 @@ test('SIGTERM during a failover, and a second SIGTERM during the stop: exit 0, c
   const a = runOnPty(link, [primary.url, fallback.url]);
   await waitFor(
     () => primary.stats.accepted >= 1,
-    `a share on the primary\n${a.output().slice(-1500)}`,
+    () => `a share on the primary\n${a.output().slice(-1500)}`,
     90_000,
     50,
   );
@@ -131,7 +136,7 @@ test('SIGTERM during a failover, and a second SIGTERM during the stop: exit 0, c
   const b = runOnPty(link, [fallback.url]);
   await waitFor(
     () => fallback.stats.accepted >= 1,
-    `a share on the fallback\n${b.output().slice(-1500)}`,
+    () => `a share on the fallback\n${b.output().slice(-1500)}`,
     90_000,
     50,
   );
@@ -160,7 +165,12 @@ test(`every sim board stops within the shutdown budget (${SHUTDOWN_BUDGET_MS} ms
       ...['--board', b.id, '--pool', server.url, '--user', 'sig.sim', '--api-listen', 'off'],
       ...['--log-format', 'json', '--max-hashrate', '200000'],
     ]);
-    await waitFor(() => saw(p, 'mining.running'), `${b.id} mining\n${p.output().slice(-1500)}`, 60_000, 20);
+    await waitFor(
+      () => saw(p, 'mining.running'),
+      () => `${b.id} mining\n${p.output().slice(-1500)}`,
+      60_000,
+      20,
+    );
     p.proc.kill('SIGTERM');
     const code = await p.exited;
     assertOrderlyStop(p, code, b.id);

@@ -16,16 +16,22 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `cond` every `everyMs` until it holds or `timeoutMs` passes (then rejects naming `what`). */
+/**
+ * Polls `cond` every `everyMs` until it holds or `timeoutMs` passes (then rejects naming `what`). Pass
+ * `what` as a function when it quotes output: it is read when the wait fails, not when it starts.
+ */
 export async function waitFor(
   cond: () => boolean,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
   everyMs = 10,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
