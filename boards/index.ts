@@ -7,6 +7,7 @@ import { CHIP_MODELS, MODELS } from '../drivers/bm13xx/models.ts';
 import {
   BITAXE_RAW_BRIDGE,
   bitaxeRawPower,
+  DS4432U_BITAXE_INPUT_LIMIT,
   PIAXE_POWER,
   QAXE_BRIDGE,
   QAXE_POWER,
@@ -89,6 +90,10 @@ function i2cPower(regulator: PowerSpec['regulator'], monitor: PowerSpec['monitor
     settleMs: 500,
     pgoodTimeoutMs: 2000,
     vrMaxTempC: 105,
+    // DS4432U + INA260: the host watches the input (no regulator status, no PGOOD).
+    ...(regulator.kind === 'ds4432u' && monitor.kind === 'ina260'
+      ? { inputLimit: DS4432U_BITAXE_INPUT_LIMIT }
+      : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * Every value cites boards.md (which cites ESP-Miner, piaxe-miner, qaxe, mujina); choices on open
  * questions are recorded in boards/REFERENCE.md.
  */
-import type { PowerSpec, RegulatorSpec, Tps546InitStep, UsbBridgeSpec } from './types.ts';
+import type { InputLimitSpec, PowerSpec, RegulatorSpec, Tps546InitStep, UsbBridgeSpec } from './types.ts';
 
 /**
  * TPS546D24A init for single-chip Bitaxes (ESP-Miner TPS546.c:384-404,528-683; vcore.c:20-83), written
@@ -98,6 +98,24 @@ export const QAXE_BRIDGE: UsbBridgeSpec = {
 };
 
 /**
+ * Input limits of the DS4432U-trimmed Bitaxes (Ultra, Supra, Max), checked by the host against the
+ * INA260's input readings (their buck reports no fault and has no PGOOD line). No stored source gives
+ * the supply, fuse or connector rating of these boards (boards.md lists none), so this is a documented,
+ * conservative choice: 5 A / 25 W at the 5 V input — the rating of a 5.5×2.1 mm barrel jack and of the
+ * 5 V supplies these boards run from, about 1.7× a board's normal draw (11–15 W) so a frequency or
+ * voltage step never trips it, and well below what overheats the input path. 2 s above the limit
+ * (readings every 250 ms) before the stop, so a start-up transient does not latch. REFERENCE.md records
+ * the choice (host/power).
+ */
+export const DS4432U_BITAXE_INPUT_LIMIT: InputLimitSpec = {
+  maxA: 5,
+  maxW: 25,
+  debounceMs: 2000,
+  sampleMs: 250,
+  source: 'asicd choice (no supply/fuse rating in the sources): 5 V barrel-jack supply class, 5 A / 25 W',
+};
+
+/**
  * Bitaxe over bitaxe-raw: reset = GPIO 0, active-low (mujina: write Low = hold). ASIC_ENABLE (DS4432U
  * boards, active-low on the ESP32) is bridged as GPIO 1: an assumption — bitaxe-raw GPIO numbers vary by
  * firmware (boards.md §5.7); REFERENCE.md records it. Reset pulse 100 ms/100 ms (ESP-Miner asic_reset.c).
@@ -112,6 +130,7 @@ export function bitaxeRawPower(regulator: RegulatorSpec, ds4432u: boolean): Powe
     settleMs: 500,
     pgoodTimeoutMs: 2000,
     vrMaxTempC: 105,
+    ...(ds4432u ? { inputLimit: DS4432U_BITAXE_INPUT_LIMIT } : {}),
   };
 }
 

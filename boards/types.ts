@@ -114,6 +114,25 @@ export interface PowerSpec {
   pgoodTimeoutMs: number;
   /** Regulator (VR) temperature limit for the thermal monitor, °C. */
   vrMaxTempC?: number;
+  /**
+   * Host-side over-current stop from the power monitor's input readings (host/power/input-limit.ts), for
+   * boards whose regulator reports no fault and that have no PGOOD line (DS4432U-trimmed Bitaxes).
+   */
+  inputLimit?: InputLimitSpec;
+}
+
+/** A board's input limits (the supply / connector rating; `source` says where the numbers come from). */
+export interface InputLimitSpec {
+  /** Input current limit, A. */
+  maxA: number;
+  /** Input power limit, W. */
+  maxW: number;
+  /** How long the input must stay above a limit before the board is stopped (ms). */
+  debounceMs: number;
+  /** How often the monitor is read while the core is on (ms). */
+  sampleMs: number;
+  /** Where the numbers come from. */
+  source: string;
 }
 
 /** How the fan is driven. */

@@ -51,6 +51,8 @@ export interface BridgeBoardSpec {
 
 export interface BridgeBoardFaults {
   overCurrentAtA?: number;
+  /** Extra core load (A): a partial short below the regulator's own trip; 0 removes it. */
+  extraLoadA?: number;
   pgoodDrop?: boolean;
   regulatorMissing?: boolean;
   bridgeSilent?: boolean;
@@ -186,6 +188,7 @@ export class EmulatedBridgeBoard {
 
   applyFaults(f: BridgeBoardFaults): void {
     if (f.overCurrentAtA !== undefined) this.power.overCurrentAtA = f.overCurrentAtA;
+    if (f.extraLoadA !== undefined) this.power.setExtraLoad(f.extraLoadA);
     if (f.pgoodDrop) this.power.dropPgood();
     if (f.regulatorMissing !== undefined) this.power.setRegulatorMissing(f.regulatorMissing);
     if (f.bridgeSilent !== undefined) (this.raw ?? this.qaxe)!.silent = f.bridgeSilent;
@@ -197,6 +200,7 @@ export class EmulatedBridgeBoard {
     return {
       coreV: Number(this.power.coreVolts().toFixed(3)),
       loadA: Number(this.power.loadAmps(this.power.coreVolts()).toFixed(2)),
+      inputW: Number((this.power.ina260 ? this.power.inputWatts() : 0).toFixed(2)),
       mhz: this.chain.chips[0]?.frequencyMhz ?? 0,
       powerGood: this.power.powerGood,
       resetHeld: resetLine || this.spec.protocol === 'qaxe' ? this.power.resetHeld : null,

@@ -65,6 +65,12 @@ export class EmulatedPowerBoard {
    * off (PGOOD low) until its enable is released. One-shot: the knob disarms when it fires.
    */
   overCurrentAtA: number | undefined;
+  /**
+   * Fault knob: extra core current (A) while the core is up — a partial short or a failing part that
+   * stays below a plain buck's own trip. The board's input (and its INA260) sees it; a TPS546 board
+   * takes it through the regulator's own knob (setExtraLoad on the TPS546).
+   */
+  private extraA = 0;
   /** Faults injected and fired, in order (for `asicd sim` status lines and tests). */
   readonly trips: string[] = [];
   /** A plain buck tripped by over-current: off until its enable is released. */
@@ -96,7 +102,7 @@ export class EmulatedPowerBoard {
       // The INA260 sits on the board's input (ESP-Miner reads input voltage and power from it).
       this.ina260 = new EmulatedIna260(() => ({
         volts: this.vin,
-        amps: this.vin > 0 ? this.powerW() / BUCK_EFFICIENCY / this.vin : 0,
+        amps: this.vin > 0 ? this.inputWatts() / this.vin : 0,
       }));
       o.bus.attach(o.monitor.address, this.ina260);
     }
@@ -169,7 +175,22 @@ export class EmulatedPowerBoard {
     const kW = m?.kWatts ?? 15 / (525 * 1.15 * 1.15);
     const idle = m?.idleWatts ?? 0.6;
     const p = chips * ((hashing ? kW * f * v * v : 0) + (this.chain.answering ? idle : idle * 0.2));
-    return p / v;
+    return p / v + this.extraA;
+  }
+
+  /** Fault knob: extra core current (A), 0 removes it. */
+  setExtraLoad(amps: number): void {
+    if (!Number.isFinite(amps) || amps < 0) throw new RangeError(`extra load: amps ≥ 0, got ${amps}`);
+    if (amps > 0) this.trips.push(`extra load ${amps} A`);
+    // A TPS546 adds it to its own output current (its IOUT and OC limit see it); a plain buck's load here.
+    if (this.tps546) this.tps546.setExtraLoad(amps);
+    else this.extraA = amps;
+    this.update();
+  }
+
+  /** Input power (W): the core's power through the buck's efficiency (what an input INA260 reads). */
+  inputWatts(): number {
+    return this.powerW() / BUCK_EFFICIENCY;
   }
 
   powerW(): number {

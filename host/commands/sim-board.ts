@@ -24,6 +24,7 @@ export async function runBoardSim(argv: string[], usage: string): Promise<number
         'easy-bits': { type: 'string', default: '16' },
         'max-hashrate': { type: 'string' },
         'over-current': { type: 'string' },
+        'extra-load': { type: 'string' },
         'pgood-drop': { type: 'boolean', default: false },
         'regulator-missing': { type: 'boolean', default: false },
         'bridge-silent': { type: 'boolean', default: false },
@@ -47,6 +48,16 @@ export async function runBoardSim(argv: string[], usage: string): Promise<number
   };
   const oc = amps(values['over-current'] as string | undefined);
   if (oc instanceof Error) return fail(oc.message);
+  /** Extra core load in A: 0..100 (0 removes it). */
+  const load = (raw: string | undefined): number | Error | undefined => {
+    if (raw === undefined) return undefined;
+    const a = Number(raw);
+    return raw.trim() !== '' && Number.isFinite(a) && a >= 0 && a <= 100
+      ? a
+      : new Error(`extra-load: a current in A from 0 to 100, got "${raw}"`);
+  };
+  const extra = load(values['extra-load'] as string | undefined);
+  if (extra instanceof Error) return fail(extra.message);
   let spec: ReturnType<typeof bridgeBoardSpec>;
   try {
     spec = bridgeBoardSpec(board, { easyBits: easy, ...(cap ? { maxHashesPerSecond: cap } : {}) });
@@ -56,6 +67,7 @@ export async function runBoardSim(argv: string[], usage: string): Promise<number
   const emu = new EmulatedBridgeBoard(spec, systemClock);
   emu.applyFaults({
     ...(oc !== undefined ? { overCurrentAtA: oc } : {}),
+    ...(extra !== undefined ? { extraLoadA: extra } : {}),
     pgoodDrop: Boolean(values['pgood-drop']),
     regulatorMissing: Boolean(values['regulator-missing']),
     bridgeSilent: Boolean(values['bridge-silent']),
@@ -83,6 +95,7 @@ export async function runBoardSim(argv: string[], usage: string): Promise<number
   );
   const faults = [
     oc !== undefined ? `over-current at ${oc} A` : '',
+    extra ? `extra load ${extra} A` : '',
     values['pgood-drop'] ? 'PGOOD dropped' : '',
     values['regulator-missing'] ? 'regulator missing' : '',
     values['bridge-silent'] ? 'bridge silent' : '',
@@ -101,6 +114,13 @@ export async function runBoardSim(argv: string[], usage: string): Promise<number
             return say(`error: ${a ?? 'over-current needs a current'}`);
           emu.applyFaults({ overCurrentAtA: a });
           return say(`fault armed: over-current at ${a} A`);
+        }
+        case 'extra-load': {
+          const a = load(arg);
+          if (a instanceof Error || a === undefined)
+            return say(`error: ${a ?? 'extra-load needs a current'}`);
+          emu.applyFaults({ extraLoadA: a });
+          return say(`fault: extra load ${a} A`);
         }
         case 'pgood-drop':
           emu.applyFaults({ pgoodDrop: true });

@@ -17,10 +17,12 @@ asicd sim --board ID --link PATH [board options]
 With --board, serves a whole USB-bridge board (bitaxe-raw or QAxe: its control and data ports at
 PATH.control and PATH.data, chips, regulator, monitor, sensors, fan) so \`asicd run --board ID
 --bridge PATH\` drives it like hardware. Board options: --easy-bits N, --max-hashrate H (default 500000),
---over-current A (the load shorts once the chips draw more than A amps), --pgood-drop,
+--over-current A (the load shorts once the chips draw more than A amps), --extra-load A (the core
+draws A amps more, below the regulator's own trip: only a power monitor sees it), --pgood-drop,
 --regulator-missing, --bridge-silent. While it runs, stdin takes the same faults as lines
-(over-current A, pgood-drop, regulator-missing, regulator-back, bridge-silent, bridge-back, unplug,
-replug) and \`status\`, which prints one JSON line of the board's state.
+(over-current A, extra-load A (0 removes it), pgood-drop, regulator-missing, regulator-back,
+bridge-silent, bridge-back, unplug, replug) and \`status\`, which prints one JSON line of the board's
+state.
 
 Serves N emulated chips on a pty (via socat) at --link; open that path like /dev/ttyUSB0.
 The chips really hash (double SHA-256) their slice of the nonce space.

@@ -15,12 +15,16 @@
  * Protection (every `pollMs` while on): regulator faults in STATUS_WORD (VOUT_OV, IOUT_OC, VIN_UV,
  * TEMPERATURE) or PGOOD lost → reset held, core off, listeners told (chips stopped, fans 100 %, event),
  * latched: bringUp() refuses until clearFault() (or a restart) — the overheat policy.
+ * Boards with an input limit (DS4432U Bitaxes: no regulator status, no PGOOD) read their power monitor
+ * every `inputLimit.sampleMs` and trip the same latch when the input stays above the limit for its
+ * debounce time (input-limit.ts, a pure decision).
  */
 import type { PowerSpec } from '../../boards/types.ts';
 import type { PowerReading, RegulatorStatus } from '../../drivers/power/tps546.ts';
 import type { GpioPort } from '../../drivers/transport/contract.ts';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
+import { InputLimitGuard } from './input-limit.ts';
 
 export type { PowerReading, RegulatorStatus };
 
@@ -108,6 +112,7 @@ export class PowerController {
   private bringing: Promise<void> | undefined;
   private readonly faultListeners = new Set<(f: PowerFault) => void>();
   private readonly linkListeners = new Set<(reason: string) => void>();
+  private readonly inputGuard: InputLimitGuard | undefined;
   /** Steps done by the last bring-up, in order (tests check the sequence). */
   readonly trace: string[] = [];
 
@@ -118,6 +123,7 @@ export class PowerController {
     this.log = (o.logger ?? silentLogger).child('power');
     this.mv = o.voltageMv;
     this.checkMv(this.mv);
+    if (o.spec.inputLimit && o.monitor) this.inputGuard = new InputLimitGuard(o.spec.inputLimit);
   }
 
   get state(): PowerState {
@@ -228,6 +234,7 @@ export class PowerController {
       );
     this.st = 'bringing-up';
     this.trace.length = 0;
+    this.inputGuard?.reset();
     const t0 = this.clock.now();
     let step: BringUpStep = 'reset';
     const reg = this.o.regulator;
@@ -357,13 +364,16 @@ export class PowerController {
     await this.o.regulator?.clearFaults?.().catch(() => {});
     this.log.warn('power.fault_cleared', { reason: this.latched.reason });
     this.latched = undefined;
+    this.inputGuard?.reset();
     this.st = 'off';
   }
 
   private startPolling(): void {
     this.stopPolling();
     this.poll = this.clock.setInterval(() => void this.check(), this.o.pollMs ?? 100);
-    this.telTimer = this.clock.setInterval(() => void this.readTelemetry(), this.o.telemetryMs ?? 1000);
+    // An input limit is checked on every monitor reading: read as often as it asks.
+    const telMs = Math.min(this.o.telemetryMs ?? 1000, this.inputGuard?.limit.sampleMs ?? Infinity);
+    this.telTimer = this.clock.setInterval(() => void this.readTelemetry(), telMs);
     void this.readTelemetry();
   }
 
@@ -449,6 +459,10 @@ export class PowerController {
       // A monitor on the input (INA260) gives no VR temperature; the regulator may.
       this.last = r;
       this.lastAt = this.clock.now();
+      if (this.inputGuard && this.st === 'on') {
+        const trip = this.inputGuard.update(this.lastAt, r);
+        if (trip && this.st === 'on') await this.trip(trip);
+      }
       return r;
     } catch (e) {
       this.log.debug('power.telemetry_failed', { error: String(e) });

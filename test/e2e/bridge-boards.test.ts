@@ -230,6 +230,47 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
   });
 });
 
+describe('DS4432U boards (no regulator status, no PGOOD) over bitaxe-raw on ptys: input over-current from the INA260', () => {
+  for (const board of ['bitaxe-ultra-usb', 'bitaxe-supra-usb']) {
+    it(`${board}: shares; extra load above the 5 A / 25 W input limit for 2 s → latched stop (enable released, core off, reset held), fans 100 %, event; SIGTERM → exit 0`, {
+      timeout: 180_000,
+    }, async () => {
+      const link = join(dir, board);
+      const sim = await simBoard(board, link);
+      const server = await pool();
+      const miner = run(board, link, server.url);
+      await until(() => server.stats.accepted >= 1, 'an accepted share', 120_000, [miner, sim]);
+      const on = await sim.status();
+      assert.ok((on.inputW as number) > 5 && (on.inputW as number) < 25, `normal draw: ${on.inputW} W`);
+      // +10 A on the core (~1.2 V): ~28 W / 5.6 A at the 5 V input; the buck itself does not trip.
+      sim.send('extra-load 10');
+      await until(
+        () => hasEvent(miner, 'power.fault', (l) => /^input over-(current|power) /.test(String(l.reason))),
+        'the input over-current stop in the daemon log',
+        30_000,
+        [miner, sim],
+      );
+      const s = await sim.statusUntil(
+        (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+        'core off, reset held, fans 100 %',
+      );
+      assert.equal(s.answering, false, 'nothing hashing');
+      await until(
+        () => hasEvent(miner, 'fault', (l) => /^power fault: input over-/.test(String(l.message))),
+        'the fault event (MQTT/cgminer/Prometheus see the same event)',
+        30_000,
+        [miner, sim],
+      );
+      await until(() => hasEvent(miner, 'chain.latched'), 'the chain.latched line', 30_000, [miner]);
+      await sigterm(miner);
+      const after = await sim.status();
+      assert.equal(after.resetHeld, true);
+      assert.equal(after.coreV, 0);
+      assert.equal(await sim.stop(), 0);
+    });
+  }
+});
+
 describe('bitaxe-raw board: faults at start and a bridge unplugged mid-run', () => {
   it('regulator missing at start: bring-up stops at step "regulator" naming the cause, power stays off; SIGTERM → exit 0', {
     timeout: 120_000,
