@@ -26,7 +26,9 @@ export class InputLimitGuard {
 
   constructor(limit: InputLimit) {
     if (!(limit.maxA > 0) || !(limit.maxW > 0) || !(limit.debounceMs >= 0))
-      throw new Error(`input limit: maxA and maxW must be > 0 and debounceMs ≥ 0, got ${JSON.stringify(limit)}`);
+      throw new Error(
+        `input limit: maxA and maxW must be > 0 and debounceMs ≥ 0, got ${JSON.stringify(limit)}`,
+      );
     this.limit = limit;
   }
 
