@@ -11,8 +11,11 @@
  * (≤ 2 s), then the rest.
  *
  * The decisions are pure parts tested under the ManualClock: the gate (gate.ts), chain supervision
- * (supervisor.ts: which chain is ready, retries, which chains get jobs) and the state projection
- * (project.ts). This class wires them to the hardware, the pool manager and the thermal monitor.
+ * (supervisor.ts: which chain is ready, retries, which chains get jobs), the frequency book
+ * (frequency.ts: recorded once the chains took it) and the state projection (project.ts). The pool side
+ * (pool-wiring.ts: events → jobs, shares → pools and ledgers) and the control commands (control.ts: range
+ * checks, then carried out here) are their own modules. This class wires them to the hardware, the pool
+ * manager and the thermal monitor.
  */
 
 import type { BoardProfile } from '../../boards/types.ts';
@@ -21,33 +24,27 @@ import { type Clock, systemClock, type TimerHandle } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type {
   ChainLinkHealth,
-  FanSetting,
   MinerControl,
   MinerEvent,
   MinerLimits,
   MinerSource,
   MinerState,
   MiningState,
-  NewPool,
   Unsubscribe,
 } from '../api/types.ts';
-import type { PoolJob as ManagerJob, PoolConfig, PoolManagerOptions } from '../stratum/pool-manager.ts';
+import type { PoolConfig, PoolManagerOptions } from '../stratum/pool-manager.ts';
 import { PoolManager } from '../stratum/pool-manager.ts';
 import { createThermal, type Thermal, type ThermalDecision } from '../thermal/index.ts';
 import { VERSION } from '../version.ts';
+import { type ControlHost, makeMinerControl } from './control.ts';
+import { FrequencyBook } from './frequency.ts';
 import { hashingGate } from './gate.ts';
 import type { BoardPower } from './hardware.ts';
-import type { ShareFate, ShareLedger } from './ledger.ts';
+import type { ShareLedger } from './ledger.ts';
+import { errorMessage, PoolWiring, safe } from './pool-wiring.ts';
 import { powerInfo } from './power-state.ts';
 import { miningState, projectState, type StateParts } from './project.ts';
-import {
-  type ChainPort,
-  ChainScheduler,
-  type ChipNonce,
-  jobIntervalMs,
-  type PoolJob as SchedulerJob,
-  type ShareCandidate,
-} from './scheduler.ts';
+import { type ChainPort, ChainScheduler, type ChipNonce, jobIntervalMs } from './scheduler.ts';
 import { ShareBook } from './shares.ts';
 import { SHUTDOWN_BUDGET_MS, SHUTDOWN_CLOSE_MS } from './shutdown.ts';
 import { ChainSupervisor, type SupervisorAction } from './supervisor.ts';
@@ -137,12 +134,10 @@ export class Miner implements MinerSource {
   private readonly log: Logger;
   private readonly listeners = new Set<Listener>();
   private readonly startedAt: number;
-  /** The frequency every running chain took (what the state shows). */
-  private frequency: number;
-  /** The frequency the chains should run at: inits ramp to it; recorded as `frequency` once they took it. */
-  private target: number;
-  /** What each chain took (init or setFrequency), MHz. */
-  private readonly chainMhz: Array<number | undefined>;
+  /** Target, per-chain and recorded frequency (pure, frequency.ts): recorded once the chains took it. */
+  private readonly freq: FrequencyBook;
+  /** PoolManager events → jobs, shares → pools and ledgers (pool-wiring.ts). */
+  private readonly wiring: PoolWiring;
   private paused = false;
   private thermalAllowed = false;
   private poolActive = false;
@@ -153,7 +148,6 @@ export class Miner implements MinerSource {
   private supTimerAt: number | undefined;
   /** chain.init() calls in flight (start() and restart wait for them). */
   private readonly inits = new Set<Promise<void>>();
-  private lastJob: ManagerJob | undefined;
   private overheat: { active: boolean; since?: number; reason?: string } = { active: false };
   /** Set while hashing is stopped because a sensor cannot be read (unknown temperature = hot). */
   private thermalFault: string | undefined;
@@ -185,13 +179,11 @@ export class Miner implements MinerSource {
     this.log = o.logger ?? silentLogger;
     this.startedAt = this.clock.now();
     const lim = o.board.limits;
-    this.frequency = clamp(
-      o.frequencyMhz ?? lim.frequencyMhz.default,
-      lim.frequencyMhz.min,
-      lim.frequencyMhz.max,
-    );
-    this.target = this.frequency;
-    this.chainMhz = o.hardware.chains.map(() => undefined);
+    this.freq = new FrequencyBook({
+      limits: { min: lim.frequencyMhz.min, max: lim.frequencyMhz.max },
+      initial: o.frequencyMhz ?? lim.frequencyMhz.default,
+      chains: o.hardware.chains.length,
+    });
     this.limits = {
       frequencyMhz: { min: lim.frequencyMhz.min, max: lim.frequencyMhz.max },
       fanPercent: { min: lim.minFanPercent, max: 100 },
@@ -213,14 +205,14 @@ export class Miner implements MinerSource {
     });
     this.thermal =
       o.thermal === false
-        ? createThermal({ disabled: true, frequencyMHz: this.frequency })
+        ? createThermal({ disabled: true, frequencyMHz: this.freq.recorded })
         : createThermal({
             sensors: o.hardware.sensors,
             ...(o.hardware.fan ? { fan: o.hardware.fan } : {}),
             protection: {
               limitC: o.maxTempC ?? lim.maxTempC,
               targetC: o.targetTempC ?? lim.targetTempC,
-              frequencyMHz: this.frequency,
+              frequencyMHz: this.freq.recorded,
               minFrequencyMHz: lim.frequencyMhz.min,
               ...o.thermalTuning,
             },
@@ -239,15 +231,31 @@ export class Miner implements MinerSource {
           chain,
           clock: this.clock,
           logger: this.log.child(`chain${i}`),
-          intervalMs: o.jobIntervalMs ?? jobIntervalMs(chain.model, chain.chipCount, this.frequency),
+          intervalMs: o.jobIntervalMs ?? jobIntervalMs(chain.model, chain.chipCount, this.freq.recorded),
           ticketDifficulty: chain.ticketDifficulty,
           extranonce2Lane: { index: i, count: o.hardware.chains.length },
-          submit: (s) => this.submit(s, i),
+          submit: (s) => this.wiring.submit(s, i),
           below: (s) =>
             this.shares.below({ token: String(s.poolToken), chain: i, block: s.check.kind === 'block' }),
         }),
     );
-    this.control = this.makeControl();
+    this.wiring = new PoolWiring({
+      clock: this.clock,
+      log: this.log,
+      pools: this.pools,
+      shares: this.shares,
+      schedulers: this.schedulers,
+      chains: o.hardware.chains,
+      feeds: (i) => this.supervisor.feeds(i),
+      poolActive: (active) => {
+        this.poolActive = active;
+        this.update();
+      },
+      emit: (e) => this.emit(e),
+      changed: () => this.changed(),
+      fault: (c, sev, m) => this.fault(c, sev, m),
+    });
+    this.control = makeMinerControl(this.controlHost());
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -272,34 +280,7 @@ export class Miner implements MinerSource {
         ),
       );
     }
-    this.pools.on('job', (j) => this.onJob(j));
-    this.pools.on('idle', () => {
-      this.poolActive = false;
-      this.log.warn('pools.idle', { reason: 'no pool usable; chips idle until one answers' });
-      this.update();
-    });
-    this.pools.on('active', (a) => {
-      this.poolActive = true;
-      this.log.info('pools.active', { index: a.index, url: a.url });
-      this.update();
-    });
-    this.pools.on('switched', (s) => {
-      this.emit({
-        type: 'pool_switched',
-        time: this.clock.now(),
-        from: s.from,
-        to: s.to,
-        reason: s.reason,
-      });
-      this.changed();
-    });
-    this.pools.on('versionMask', ({ mask }) => {
-      for (const c of hardware.chains)
-        void c.setVersionMask(mask).catch((e) => this.fault('chain', 'warning', String(e)));
-    });
-    this.pools.on('difficulty', ({ difficulty }) => {
-      for (const s of this.schedulers) s.setMinShareDifficulty(difficulty);
-    });
+    this.wiring.attach();
     // The pool session comes up while the chains initialise and ramp (seconds on real chips): the first
     // job is waiting when the first chain is ready. The gate feeds nothing before that.
     this.pools.start();
@@ -337,16 +318,16 @@ export class Miner implements MinerSource {
           break;
         case 'feed':
           // A chain fed without an init (it was ready) still runs its old clock after a change: retune it.
-          if (this.chainMhz[a.chain] !== this.target) this.retune(a.chain);
-          if (this.lastJob) this.feedChain(a.chain, this.lastJob, true);
+          if (this.freq.offTarget(a.chain)) this.retune(a.chain);
+          this.wiring.feedLatest(a.chain);
           break;
         case 'running':
-          this.log.info('mining.running', { frequencyMhz: this.frequency, chains: a.chains });
+          this.log.info('mining.running', { frequencyMhz: this.freq.recorded, chains: a.chains });
           break;
         case 'all-ready':
           this.log.info('chains.ready', {
             chains: chains.map((c) => `${c.name}: ${c.chipCount} × ${c.model.model}`),
-            frequencyMhz: this.frequency,
+            frequencyMhz: this.freq.recorded,
           });
           break;
         case 'fault':
@@ -383,15 +364,15 @@ export class Miner implements MinerSource {
    * retry, never an unhandled rejection.
    */
   private initChain(index: number, chain: ChainRuntime, token: number): void {
-    const mhz = this.target;
+    const mhz = this.freq.target;
     const p = safe(() => chain.init(mhz))
       .then(
         () => {
           // stop() ran meanwhile: the chips took an idle() that this init may have undone.
           if (this.stopped) return this.idleChips();
-          this.chainMhz[index] = mhz;
+          this.freq.took(index, mhz);
           this.runSupervisor(this.supervisor.initDone(index, token, this.clock.now()));
-          if (this.supervisor.phase(index) === 'ready' && mhz !== this.target) this.retune(index);
+          if (this.supervisor.phase(index) === 'ready' && mhz !== this.freq.target) this.retune(index);
           this.settleFrequency('init');
         },
         (err: unknown) => {
@@ -524,25 +505,6 @@ export class Miner implements MinerSource {
     this.changed();
   }
 
-  private onJob(j: ManagerJob): void {
-    this.shares.jobFrom(j.poolToken, j.poolIndex);
-    // The one clean flag: the pool's (the client already sets it on a prevhash change) or a new block
-    // compared with the job the chips have now.
-    const prev = this.lastJob;
-    const clean =
-      j.cleanJobs || !prev || prev.job.prevhash !== j.job.prevhash || prev.poolToken !== j.poolToken;
-    this.lastJob = j;
-    // One job object for every chain (the schedulers share its template).
-    const job = schedulerJob(j, clean);
-    for (let i = 0; i < this.schedulers.length; i++)
-      if (this.supervisor.feeds(i)) this.schedulers[i]?.setJob(job);
-  }
-
-  /** The job to one chain's scheduler (only chains the supervisor says are ready, with the gate open). */
-  private feedChain(i: number, j: ManagerJob, clean: boolean): void {
-    this.schedulers[i]?.setJob(schedulerJob(j, clean));
-  }
-
   private onNonce(chainIndex: number, n: ChipNonce): void {
     const s = this.schedulers[chainIndex];
     if (!s) return;
@@ -555,79 +517,6 @@ export class Miner implements MinerSource {
         reason: check.reason ?? 'hash above the ticket target',
       });
     }
-  }
-
-  private submit(share: ShareCandidate, chainIndex: number): void {
-    const c = share.check;
-    const block = c.kind === 'block';
-    // Booked under the pool that issued the job (the active one may have changed since).
-    const ticket = this.shares.found({ token: String(share.poolToken), chain: chainIndex, block });
-    const pool = ticket.pool;
-    if (block) {
-      this.log.info('block.found', { hash: c.hashHex, difficulty: c.difficulty });
-      this.emit({
-        type: 'block_found',
-        time: this.clock.now(),
-        pool,
-        hash: c.hashHex,
-        difficulty: c.difficulty,
-      });
-    }
-    const settle = (fate: ShareFate) =>
-      ticket.settle(fate, { difficulty: share.poolDifficulty, at: this.clock.now() });
-    this.pools
-      .submit({
-        poolToken: String(share.poolToken),
-        jobId: c.jobId,
-        extranonce2: c.extranonce2Hex,
-        ntime: c.ntime,
-        nonce: c.nonce,
-        ...(share.rolling ? { versionBits: c.versionBits } : {}),
-        difficulty: c.difficulty,
-      })
-      .then(
-        (outcome) => {
-          const time = this.clock.now();
-          if (outcome.status === 'accepted') {
-            settle({ status: 'accepted' });
-            this.log.info('share.accepted', {
-              chain: chainIndex,
-              chip: share.chipIndex,
-              difficulty: round(c.difficulty),
-            });
-            this.emit({
-              type: 'share_accepted',
-              time,
-              pool,
-              difficulty: c.difficulty,
-              chain: chainIndex,
-              chip: share.chipIndex,
-            });
-          } else {
-            const reason = outcome.status === 'rejected' ? outcome.reason : outcome.status;
-            settle(
-              outcome.status === 'rejected' ? { status: 'rejected', reason } : { status: outcome.status },
-            );
-            this.log.warn('share.rejected', {
-              chain: chainIndex,
-              reason,
-              detail:
-                'message' in outcome ? outcome.message : 'detail' in outcome ? outcome.detail : undefined,
-            });
-            this.emit({ type: 'share_rejected', time, pool, difficulty: c.difficulty, reason });
-          }
-        },
-        (err) => {
-          // submit() resolves for every outcome; a rejection is a bug, but the share still gets one state.
-          settle({ status: 'no-answer' });
-          this.log.error('share.submit_failed', { chain: chainIndex, error: (err as Error).message });
-        },
-      )
-      // Whatever happens in the handlers above, the share has one state and nothing goes unhandled.
-      .catch((err: unknown) => {
-        settle({ status: 'no-answer' });
-        this.log.error('share.handler_failed', { chain: chainIndex, error: errorMessage(err) });
-      });
   }
 
   private onThermal(d: ThermalDecision): void {
@@ -654,7 +543,7 @@ export class Miner implements MinerSource {
       this.update();
       return;
     }
-    if (d.frequencyMHz !== this.target)
+    if (d.frequencyMHz !== this.freq.target)
       // Never fire-and-forget: a UART write failure here is a fault to report, not a crash (the thermal
       // protection still trips on temperature if the chips stay at the old clock). The target is set at
       // once, so a resume's re-init below ramps the parked chips straight to the new (reduced) clock.
@@ -694,22 +583,19 @@ export class Miner implements MinerSource {
    * took it. A chain refusing it (UART write failure) → the target goes back and the promise rejects.
    */
   private async applyFrequency(mhz: number, why: string): Promise<number> {
-    const lim = this.limits.frequencyMhz;
-    const f = clamp(mhz, lim.min, lim.max);
-    const before = this.target;
-    this.target = f;
+    const { mhz: f, before } = this.freq.request(mhz);
     const chains = this.o.hardware.chains;
     const running = chains.flatMap((_, i) => (this.supervisor.phase(i) === 'ready' ? [i] : []));
     const results = await Promise.allSettled(
       running.map((i) =>
         safe(() => chains[i]!.setFrequency(f)).then(() => {
-          this.chainMhz[i] = f;
+          this.freq.took(i, f);
         }),
       ),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      if (this.target === f) this.target = before;
+      this.freq.refused(f, before);
       throw new Error(`setting ${f} MHz failed: ${errorMessage(failed.reason)}`);
     }
     this.settleFrequency(why);
@@ -719,11 +605,11 @@ export class Miner implements MinerSource {
   /** Brings one running chain to the target clock (a fault if it refuses). */
   private retune(i: number): void {
     const chain = this.o.hardware.chains[i];
-    const f = this.target;
+    const f = this.freq.target;
     if (!chain) return;
     void safe(() => chain.setFrequency(f))
       .then(() => {
-        this.chainMhz[i] = f;
+        this.freq.took(i, f);
         this.settleFrequency('retune');
       })
       .catch((err: unknown) =>
@@ -737,11 +623,9 @@ export class Miner implements MinerSource {
 
   /** Records the target as the board's frequency once every running chain took it. */
   private settleFrequency(why: string): void {
-    const f = this.target;
-    if (f === this.frequency) return;
-    const running = this.chainMhz.filter((_, i) => this.supervisor.phase(i) === 'ready');
-    if (running.length === 0 || running.some((x) => x !== f)) return;
-    this.frequency = f;
+    const running = this.o.hardware.chains.map((_, i) => this.supervisor.phase(i) === 'ready');
+    const f = this.freq.settle(running);
+    if (f === undefined) return;
     this.o.hardware.onFrequency?.(f);
     this.thermal.setFrequency(f);
     this.log.info('frequency.set', { mhz: f, why });
@@ -796,8 +680,8 @@ export class Miner implements MinerSource {
       chainsHashing: this.supervisor.hashing(),
       paused: this.paused,
       overheat: this.overheat,
-      frequencyMhz: this.frequency,
-      expectedGhs: this.hashing ? hw.expectedGhs(this.frequency) : 0,
+      frequencyMhz: this.freq.recorded,
+      expectedGhs: this.hashing ? hw.expectedGhs(this.freq.recorded) : 0,
       fanMode: this.fanMode,
       limits: this.limits,
       pools: this.pools.getStatus(),
@@ -849,87 +733,39 @@ export class Miner implements MinerSource {
   // ------------------------------------------------------------------------------------------------
   // control
 
-  private makeControl(): MinerControl {
+  /** What the control (control.ts) carries its checked commands out through. */
+  private controlHost(): ControlHost {
+    const power = this.o.hardware.power;
     return {
-      pause: async () => {
-        this.paused = true;
+      limits: this.limits,
+      overheatLimitC: this.o.maxTempC ?? this.o.board.limits.maxTempC,
+      resumeState: () => ({ overheat: this.overheat, thermalFault: this.thermalFault }),
+      setPaused: (paused) => {
+        this.paused = paused;
         this.update();
       },
-      resume: async () => {
-        if (this.overheat.active) {
-          throw new Error(`cannot resume during overheat protection (${this.overheat.reason})`);
-        }
-        if (this.thermalFault)
-          throw new Error(`cannot resume while the temperature is unknown (${this.thermalFault})`);
-        this.paused = false;
-        this.update();
+      setFan: (s) => {
+        this.fanMode = s.mode;
+        this.thermal.setManualFan(s.mode === 'auto' ? undefined : s.percent);
       },
-      setFan: async (s: FanSetting) => {
-        if (s.mode === 'auto') {
-          this.fanMode = 'auto';
-          this.thermal.setManualFan(undefined);
-        } else {
-          const { min, max } = this.limits.fanPercent;
-          if (!Number.isFinite(s.percent) || s.percent < 0 || s.percent > max) {
-            throw new Error(`fan percent ${s.percent} outside ${0}..${max}`);
-          }
-          this.fanMode = 'manual';
-          this.thermal.setManualFan(Math.max(min, s.percent));
-        }
-        this.changed();
-      },
-      setFrequency: (mhz: number) => {
-        if (!Number.isFinite(mhz)) return Promise.reject(new Error(`frequency ${mhz} is not a number`));
-        return this.applyFrequency(mhz, 'command');
-      },
-      switchPool: async (index: number) => {
-        const n = this.o.pools.length;
-        if (!Number.isInteger(index) || index < 0 || index >= n)
-          throw new Error(`pool index ${index} out of range 0..${n - 1}`);
-        this.pools.switchTo(index);
-        this.changed();
-      },
-      ...(this.o.hardware.power
-        ? {
-            setVoltage: async (mv: number) => {
-              const applied = await this.o.hardware.power!.setVoltage(mv);
-              this.changed();
-              return applied;
-            },
-            clearFault: async () => {
-              await this.o.hardware.power!.clearFault();
-              this.runSupervisor(this.supervisor.retryNow(this.clock.now()));
-            },
-          }
-        : {}),
-      setTargetTemp: async (c: number) => {
-        const limit = this.o.maxTempC ?? this.o.board.limits.maxTempC;
-        if (!Number.isFinite(c) || c < 30 || c > limit - 1)
-          throw new Error(
-            `temperature target ${c} °C outside 30..${limit - 1} °C (overheat limit ${limit} °C)`,
-          );
-        this.thermal.setTarget(c);
-        this.log.info('thermal.target', { celsius: c });
-        this.changed();
-        return c;
-      },
-      setPools: async (pools: NewPool[]) => {
-        if (pools.length === 0) throw new Error('at least one pool is needed');
-        const keep = this.o.pools[0];
-        const next = pools.map((p) => ({
-          ...(keep?.suggestDifficulty !== undefined ? { suggestDifficulty: keep.suggestDifficulty } : {}),
-          url: p.url,
-          user: p.user,
-          password: p.pass,
-        }));
+      applyFrequency: (mhz, why) => this.applyFrequency(mhz, why),
+      poolCount: () => this.o.pools.length,
+      switchPool: (index) => this.pools.switchTo(index),
+      setPools: async (next) => {
         await this.pools.setPools(next);
         // Ledgers follow their pool (same URL and user); a new pool starts at zero; a dropped pool's
         // ledger stays after the list so the board's totals never go down.
         this.shares.repool(this.o.pools, next);
         this.o.pools = next;
-        this.changed();
       },
-      restart: async () => {
+      firstPool: () => this.o.pools[0],
+      setTargetTemp: (c) => {
+        this.thermal.setTarget(c);
+        this.log.info('thermal.target', { celsius: c });
+      },
+      ...(power ? { power } : {}),
+      retryChains: () => this.runSupervisor(this.supervisor.retryNow(this.clock.now())),
+      restartChains: async () => {
         const wasPaused = this.paused;
         this.paused = true;
         this.update();
@@ -941,34 +777,9 @@ export class Miner implements MinerSource {
         this.paused = wasPaused;
         this.update();
       },
+      changed: () => this.changed(),
     };
   }
-}
-
-/** The pool manager's job as a scheduler takes it. */
-function schedulerJob(j: ManagerJob, clean: boolean): SchedulerJob {
-  return {
-    notify: j.job,
-    extranonce1: j.extranonce1,
-    extranonce2Size: j.extranonce2Size,
-    difficulty: j.difficulty,
-    versionMask: j.versionMask,
-    poolToken: j.poolToken,
-    clean,
-  };
-}
-
-/** Runs `fn`, turning a synchronous throw into a rejected promise. */
-function safe<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Waits for `p` at most `ms` (real time: a stop must end even when a clock or a device hangs). */
@@ -984,14 +795,6 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
       t.unref?.();
     }),
   ]).finally(() => clearTimeout(t));
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, x));
-}
-
-function round(x: number): number {
-  return Number(x.toPrecision(4));
 }
 
 export type { ChipNonce } from './scheduler.ts';
