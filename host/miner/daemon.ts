@@ -397,7 +397,7 @@ export class Miner implements MinerSource {
   /** Idles every chain (bounded by the shutdown budget); the first step of every stop. */
   idleChips(): Promise<void> {
     this.idlingChips ??= bounded(
-      Promise.allSettled(this.o.hardware.chains.map((c) => c.idle())).then(() => {
+      Promise.allSettled(this.o.hardware.chains.map((c) => safe(() => c.idle()))).then(() => {
         this.chipsIdled = true;
         this.log.info('chains.idle', {});
       }),
@@ -436,14 +436,20 @@ export class Miner implements MinerSource {
     // Leaving: the fan keeps the last duty we write. Chips held in reset need little air (ESP-Miner's 30 %);
     // chips we could only starve of work may still be finishing a job, so they get full air.
     const exitDuty = this.o.hardware.chains.every((c) => c.canHoldReset) ? 30 : 100;
+    const fan = this.o.hardware.fan;
     await bounded(
-      this.o.hardware.fan
-        ?.setDuty(exitDuty)
-        .catch((e) => this.log.warn('fan.exit_failed', { error: e as Error })) ?? Promise.resolve(),
+      fan
+        ? safe(() => fan.setDuty(exitDuty)).catch((e) =>
+            this.log.warn('fan.exit_failed', { error: e as Error }),
+          )
+        : Promise.resolve(),
       200,
     );
-    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => c.close())), 300);
-    await bounded(this.o.hardware.close(), 200);
+    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => safe(() => c.close()))), 300);
+    await bounded(
+      safe(() => this.o.hardware.close()),
+      200,
+    );
     this.log.info('miner.stopped', { ms: this.clock.now() - t0 });
     this.listeners.clear();
   }
@@ -462,8 +468,9 @@ export class Miner implements MinerSource {
     for (const s of this.schedulers) s.stop();
     const bounded = (p: Promise<unknown>) =>
       Promise.race([p, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await bounded(this.o.hardware.fan?.setDuty(100).catch(() => {}) ?? Promise.resolve());
-    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => c.idle())));
+    const fan = this.o.hardware.fan;
+    await bounded(fan ? safe(() => fan.setDuty(100)).catch(() => {}) : Promise.resolve());
+    await bounded(Promise.allSettled(this.o.hardware.chains.map((c) => safe(() => c.idle()))));
   }
 
   // ------------------------------------------------------------------------------------------------
