@@ -2,7 +2,8 @@
  * The systemd unit: device groups (i2c, gpio, dialout, spi), state and config directories, the
  * command line asicd accepts, hardening that keeps the device classes it opens, and
  * `systemd-analyze security` exposure under 5 (run offline on the unit file where systemd-analyze
- * exists). journald priorities on log lines.
+ * exists), Node options Node accepts and a compile cache outside the private /tmp. journald priorities
+ * on log lines.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,23 @@ test('unit: groups, directories, devices, a command line asicd accepts', () => {
   const cfg = loadConfig({ command: 'run', argv, env: {} });
   assert.equal(cfg['state.file'], '/var/lib/asicd/state.json');
   assert.equal(cfg['log.format'], 'json');
+});
+
+test('unit: Node options Node accepts, and a compile cache that survives PrivateTmp', () => {
+  const env = Object.fromEntries(
+    values('Environment').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+  // Under PrivateTmp every start gets an empty /tmp: the compile cache must live in CacheDirectory.
+  assert.deepEqual(values('PrivateTmp'), ['yes']);
+  assert.deepEqual(values('CacheDirectory'), ['asicd']);
+  assert.equal(env.NODE_COMPILE_CACHE, '/var/cache/asicd');
+  // This Node refuses NODE_OPTIONS it does not allow there (exit 9): the unit's must start it.
+  assert.ok(env.NODE_OPTIONS, 'NODE_OPTIONS');
+  const out = execFileSync(process.execPath, ['-p', '"started"'], {
+    env: { PATH: process.env.PATH, NODE_OPTIONS: env.NODE_OPTIONS },
+    encoding: 'utf8',
+  });
+  assert.equal(out.trim(), 'started');
 });
 
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
