@@ -8,9 +8,10 @@
  * replies), a timeout per request (mujina: 1 s), and a resync after a timeout or a frame that matches no
  * request: everything buffered is discarded and the port is flushed before the next request, so a late or
  * corrupted reply can never be taken for the answer to a later request. The control port is (re)opened
- * on demand, so a bridge unplugged and plugged back is used again without restarting.
+ * on demand, so a bridge unplugged and plugged back is used again without restarting. That plumbing is
+ * request-link.ts, shared with the QAxe driver; the framing and reply matching are here.
  */
-import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import { type ByteTransport, type GpioPort, type I2cBus, TransportError } from '../transport/contract.ts';
 import {
@@ -23,6 +24,7 @@ import {
   type ReplyVersion,
   statusName,
 } from './bitaxe-raw-codec.ts';
+import { RequestLink, type RequestLinkStats } from './request-link.ts';
 
 export interface BitaxeRawOptions {
   /** The control CDC port. */
@@ -35,25 +37,12 @@ export interface BitaxeRawOptions {
   logger?: Logger;
 }
 
-export interface BitaxeRawStats {
-  requests: number;
-  timeouts: number;
-  /** Replies that matched no pending request (late, duplicated or corrupted) and forced a resync. */
-  stray: number;
+export interface BitaxeRawStats extends RequestLinkStats {
   /** Bytes discarded by resyncs. */
   discarded: number;
-  errors: number;
 }
 
 const LINK_FIX = 'check the USB cable and that the board runs the bitaxe-raw firmware (`asicd doctor`)';
-
-interface Pending {
-  id: number;
-  what: string;
-  resolve: (data: Uint8Array) => void;
-  reject: (err: Error) => void;
-  timer: TimerHandle;
-}
 
 function checkAddr(path: string, addr: number): void {
   if (!Number.isInteger(addr) || addr < 0x03 || addr > 0x77)
@@ -68,16 +57,9 @@ export class BitaxeRawBridge {
   readonly path: string;
   readonly transport: ByteTransport;
   readonly version: ReplyVersion;
-  readonly stats: BitaxeRawStats = { requests: 0, timeouts: 0, stray: 0, discarded: 0, errors: 0 };
   private readonly parser: RawReplyParser;
-  private readonly clock: Clock;
-  private readonly timeoutMs: number;
-  private readonly log: Logger;
-  private nextId = 0;
-  private pending: Pending | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private needResync = false;
-  private closed = false;
+  private readonly link: RequestLink<Uint8Array>;
+  private discarded = 0;
   /** The board's I2C bus behind the bridge (the I2cBus contract). close() is a no-op: the bridge owns it. */
   readonly i2c: I2cBus;
   /** The bridge MCU's GPIO lines (the GpioPort contract); line = the firmware's GPIO command code. */
@@ -87,15 +69,18 @@ export class BitaxeRawBridge {
     this.transport = o.transport;
     this.path = o.transport.path;
     this.version = o.version;
-    this.clock = o.clock;
-    this.timeoutMs = o.timeoutMs ?? 1000;
-    this.log = (o.logger ?? silentLogger).child('bitaxe-raw', { path: this.path });
     this.parser = new RawReplyParser(o.version);
-    o.transport.onData((chunk) => this.onData(chunk));
-    o.transport.onClose(() => {
-      this.parser.resync();
-      this.fail(new TransportError('unplugged', this.path, 'control port closed', LINK_FIX));
+    this.link = new RequestLink<Uint8Array>({
+      transport: o.transport,
+      clock: o.clock,
+      logger: (o.logger ?? silentLogger).child('bitaxe-raw', { path: this.path }),
+      timeoutMs: o.timeoutMs ?? 1000,
+      // 0..254: 0xFF is what the firmware puts in parse-error replies.
+      ids: { first: 0, last: 0xfe },
+      fix: LINK_FIX,
+      resetParser: () => this.resync(),
     });
+    o.transport.onData((chunk) => this.onData(chunk));
     const self = this;
     const i2cPath = `${this.path}:i2c`;
     this.i2c = {
@@ -146,10 +131,14 @@ export class BitaxeRawBridge {
     };
   }
 
+  /** Requests, timeouts, stray replies, bridge errors and bytes discarded by resyncs. */
+  get stats(): BitaxeRawStats {
+    return { ...this.link.stats, discarded: this.discarded };
+  }
+
   /** Opens the control port (also done on demand by every request). */
-  async open(): Promise<void> {
-    this.closed = false;
-    await this.transport.open();
+  open(): Promise<void> {
+    return this.link.open();
   }
 
   /** I2C clock of the bridge's bus (Hz); the reply echoes it. */
@@ -186,66 +175,16 @@ export class BitaxeRawBridge {
     replyLength: number,
     what = `page 0x${page.toString(16)} cmd 0x${cmd.toString(16)}`,
   ): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.exchange(page, cmd, data, replyLength, what));
-    this.queue = run.catch(() => {});
-    return run;
-  }
-
-  private async exchange(
-    page: number,
-    cmd: number,
-    data: readonly number[] | Uint8Array,
-    replyLength: number,
-    what: string,
-  ): Promise<Uint8Array> {
-    if (this.closed) throw new TransportError('closed', this.path, 'bridge is closed');
-    if (!this.transport.isOpen) await this.transport.open();
-    if (this.needResync) {
-      this.needResync = false;
-      this.resync();
-      await this.transport.flush().catch(() => {});
-    }
-    const id = this.nextId;
-    this.nextId = (this.nextId + 1) % 0xff; // 0..254: 0xFF marks the firmware's parse errors
-    const frame = encodeRequest({ id, page, cmd, data: Uint8Array.from(data) });
-    this.parser.expect(replyLength);
-    this.stats.requests++;
-    const reply = new Promise<Uint8Array>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (this.pending?.id !== id) return;
-        this.pending = undefined;
-        this.stats.timeouts++;
-        this.needResync = true;
-        this.log.warn('bridge.timeout', { what, id, ms: this.timeoutMs });
-        reject(
-          new TransportError('timeout', this.path, `${what}: no reply within ${this.timeoutMs} ms`, LINK_FIX),
-        );
-      }, this.timeoutMs);
-      this.pending = { id, what, resolve, reject, timer };
+    return this.link.request(what, (id) => encodeRequest({ id, page, cmd, data: Uint8Array.from(data) }), {
+      // v0 success frames carry only the data length: the parser must know what to expect.
+      beforeSend: () => this.parser.expect(replyLength),
     });
-    // The reply can come back before write() resolves (tcdrain): it is handled by our caller, so mark it
-    // handled now or Node would see an unhandled rejection in between.
-    reply.catch(() => {});
-    try {
-      await this.transport.write(frame);
-    } catch (err) {
-      this.fail(err as Error);
-    }
-    return reply;
   }
 
   private resync(): void {
     const before = this.parser.discarded;
     this.parser.resync();
-    this.stats.discarded += this.parser.discarded - before;
-  }
-
-  private fail(err: Error): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    this.clock.clearTimeout(p.timer);
-    p.reject(err);
+    this.discarded += this.parser.discarded - before;
   }
 
   private onData(chunk: Uint8Array): void {
@@ -260,44 +199,36 @@ export class BitaxeRawBridge {
   }
 
   private onReply(r: RawReply): void {
-    const p = this.pending;
+    const p = this.link.current;
     if (r.kind === 'error' && r.id === 0xff && p) {
       // The firmware could not parse our request (invalid / overflow): it answers with id 0xFF.
-      this.pending = undefined;
-      this.clock.clearTimeout(p.timer);
-      this.stats.errors++;
-      this.needResync = true;
-      p.reject(new TransportError('io', this.path, `${p.what}: bridge says ${statusName(r.code)}`, LINK_FIX));
+      this.link.settle({
+        error: new TransportError('io', this.path, `${p.what}: bridge says ${statusName(r.code)}`, LINK_FIX),
+        resync: true,
+      });
       return;
     }
     if (!p || r.id !== p.id) {
       // Late reply to a timed-out request, or garbage that parsed: drop it and what follows.
-      this.stats.stray++;
-      this.log.debug('bridge.stray_reply', { id: r.id, pending: p?.id });
-      this.resync();
+      this.link.stray({ id: r.id });
       return;
     }
-    this.pending = undefined;
-    this.clock.clearTimeout(p.timer);
     if (r.kind === 'ok') {
-      p.resolve(r.data);
+      this.link.settle({ value: r.data });
       return;
     }
-    this.stats.errors++;
     // I2C NACKs and the like: the bridge answered, the part on its bus did not ('io', not a link fault).
-    p.reject(
-      new TransportError(
+    this.link.settle({
+      error: new TransportError(
         'io',
         this.path,
         `${p.what}: bridge says ${statusName(r.code)}${r.text ? `: ${r.text}` : ''}`,
         'check the part on the board (address, power)',
       ),
-    );
+    });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.fail(new TransportError('closed', this.path, 'bridge is closed'));
-    await this.transport.close();
+  close(): Promise<void> {
+    return this.link.close();
   }
 }

@@ -7,9 +7,10 @@
  * status = PGOOD), a fan and temperature sensors — the QAxe has no I2C or GPIO page to expose.
  *
  * One request outstanding, ids 1..127 (id 0 would make the "OK" and the error reply identical), a timeout
- * per request and a resync (buffer dropped, port flushed) after a timeout or a reply for another id.
+ * per request and a resync (buffer dropped, port flushed) after a timeout or a reply for another id —
+ * request-link.ts, shared with the bitaxe-raw driver.
  */
-import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { type Logger, silentLogger } from '../../lib/log.ts';
 import type { FanDriver, TemperatureSensor } from '../sensors/types.ts';
 import { type ByteTransport, TransportError } from '../transport/contract.ts';
@@ -22,6 +23,7 @@ import {
   QFrameParser,
   type QState,
 } from './qaxe-codec.ts';
+import { RequestLink, type RequestLinkStats } from './request-link.ts';
 
 export interface QaxeOptions {
   transport: ByteTransport;
@@ -35,28 +37,12 @@ export interface QaxeOptions {
 
 const LINK_FIX = 'check the USB cable and that the QAxe is powered (`asicd doctor --board qaxe`)';
 
-interface Pending {
-  id: number;
-  what: string;
-  resolve: (data: Uint8Array | undefined) => void;
-  reject: (err: Error) => void;
-  timer: TimerHandle;
-}
-
 export class QaxeBridge {
   readonly path: string;
   readonly transport: ByteTransport;
-  readonly stats = { requests: 0, timeouts: 0, stray: 0, errors: 0 };
-  private readonly clock: Clock;
-  private readonly timeoutMs: number;
   private readonly resetTimeoutMs: number;
-  private readonly log: Logger;
   private readonly parser = new QFrameParser();
-  private nextId = 1;
-  private pending: Pending | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private needResync = false;
-  private closed = false;
+  private readonly link: RequestLink<Uint8Array | undefined>;
   /** Last fan duty asked (Control carries both PWMs). */
   private duty = 100;
   /** True after a successful Reset until Shutdown (the firmware has no "is on" query besides PGOOD). */
@@ -65,20 +51,27 @@ export class QaxeBridge {
   constructor(o: QaxeOptions) {
     this.transport = o.transport;
     this.path = o.transport.path;
-    this.clock = o.clock;
-    this.timeoutMs = o.timeoutMs ?? 1000;
     this.resetTimeoutMs = o.resetTimeoutMs ?? 3000;
-    this.log = (o.logger ?? silentLogger).child('qaxe', { path: this.path });
-    o.transport.onData((chunk) => this.onData(chunk));
-    o.transport.onClose(() => {
-      this.parser.reset();
-      this.fail(new TransportError('unplugged', this.path, 'control port closed', LINK_FIX));
+    this.link = new RequestLink<Uint8Array | undefined>({
+      transport: o.transport,
+      clock: o.clock,
+      logger: (o.logger ?? silentLogger).child('qaxe', { path: this.path }),
+      timeoutMs: o.timeoutMs ?? 1000,
+      // Never 0: the default response (a lone 00) is both "OK for id 0" and every error.
+      ids: { first: 1, last: 127 },
+      fix: LINK_FIX,
+      resetParser: () => this.parser.reset(),
     });
+    o.transport.onData((chunk) => this.onData(chunk));
   }
 
-  async open(): Promise<void> {
-    this.closed = false;
-    await this.transport.open();
+  /** Requests, timeouts, stray replies and bridge errors. */
+  get stats(): RequestLinkStats {
+    return { ...this.link.stats };
+  }
+
+  open(): Promise<void> {
+    return this.link.open();
   }
 
   nop(): Promise<void> {
@@ -142,101 +135,48 @@ export class QaxeBridge {
     op: number,
     control: { pwm1: number; pwm2: number } | undefined,
     what: string,
-    timeoutMs = this.timeoutMs,
+    timeoutMs?: number,
   ): Promise<Uint8Array | undefined> {
-    const run = this.queue.then(() => this.exchange(op, control, what, timeoutMs));
-    this.queue = run.catch(() => {});
-    return run;
-  }
-
-  private async exchange(
-    op: number,
-    control: { pwm1: number; pwm2: number } | undefined,
-    what: string,
-    timeoutMs: number,
-  ): Promise<Uint8Array | undefined> {
-    if (this.closed) throw new TransportError('closed', this.path, 'bridge is closed');
-    if (!this.transport.isOpen) await this.transport.open();
-    if (this.needResync) {
-      this.needResync = false;
-      this.parser.reset();
-      await this.transport.flush().catch(() => {});
-    }
-    const id = this.nextId;
-    this.nextId = (this.nextId % 127) + 1;
-    const frame = control
-      ? encodeControl(id, { state1v2: 1, pwm1: control.pwm1, pwm2: control.pwm2 })
-      : encodeRequest(id, op);
-    this.stats.requests++;
-    const reply = new Promise<Uint8Array | undefined>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (this.pending?.id !== id) return;
-        this.pending = undefined;
-        this.stats.timeouts++;
-        this.needResync = true;
-        this.log.warn('bridge.timeout', { what, id, ms: timeoutMs });
-        reject(
-          new TransportError('timeout', this.path, `${what}: no reply within ${timeoutMs} ms`, LINK_FIX),
-        );
-      }, timeoutMs);
-      this.pending = { id, what, resolve, reject, timer };
-    });
-    // The reply can come back before write() resolves (tcdrain): it is handled by our caller, so mark it
-    // handled now or Node would see an unhandled rejection in between.
-    reply.catch(() => {});
-    try {
-      await this.transport.write(frame);
-    } catch (err) {
-      this.fail(err as Error);
-    }
-    return reply;
-  }
-
-  private fail(err: Error): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    this.clock.clearTimeout(p.timer);
-    p.reject(err);
+    return this.link.request(
+      what,
+      (id) =>
+        control
+          ? encodeControl(id, { state1v2: 1, pwm1: control.pwm1, pwm2: control.pwm2 })
+          : encodeRequest(id, op),
+      timeoutMs !== undefined ? { timeoutMs } : {},
+    );
   }
 
   private onData(chunk: Uint8Array): void {
     for (const body of this.parser.push(chunk)) {
-      const p = this.pending;
+      const p = this.link.current;
       let r: ReturnType<typeof decodeResponse>;
       try {
         r = decodeResponse(body);
       } catch {
-        this.stats.stray++;
-        this.parser.reset();
+        this.link.stray({ undecodable: body.length });
         continue;
       }
       if (r.kind === 'error' && r.id === 0 && p) {
         // The default response: the firmware rejected the request (ids are never 0 here).
-        this.pending = undefined;
-        this.clock.clearTimeout(p.timer);
-        this.stats.errors++;
-        p.reject(new TransportError('io', this.path, `${p.what}: the bridge rejected the request`, LINK_FIX));
+        this.link.settle({
+          error: new TransportError('io', this.path, `${p.what}: the bridge rejected the request`, LINK_FIX),
+        });
         continue;
       }
       if (!p || r.id !== p.id) {
-        this.stats.stray++;
-        this.parser.reset();
+        this.link.stray({ id: r.id });
         continue;
       }
-      this.pending = undefined;
-      this.clock.clearTimeout(p.timer);
-      if (r.kind === 'ok') p.resolve(r.data);
-      else {
-        this.stats.errors++;
-        p.reject(new TransportError('io', this.path, `${p.what}: bridge error ${r.error}`, LINK_FIX));
-      }
+      if (r.kind === 'ok') this.link.settle({ value: r.data });
+      else
+        this.link.settle({
+          error: new TransportError('io', this.path, `${p.what}: bridge error ${r.error}`, LINK_FIX),
+        });
     }
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.fail(new TransportError('closed', this.path, 'bridge is closed'));
-    await this.transport.close();
+  close(): Promise<void> {
+    return this.link.close();
   }
 }
