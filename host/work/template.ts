@@ -9,7 +9,7 @@
  * Work is one extranonce2 of a template, with its header and midstates ready for the chips.
  */
 import { Extranonce2ExhaustedError, HeaderOnlyExhaustedError, WorkError } from './errors.ts';
-import { bytesToHex, hexInto, hexToBytes, hexToU32, swapWords } from './hex.ts';
+import { bytesToHex, hexInto, hexToBytes, hexToU32, swapWords, tryHexInto } from './hex.ts';
 import {
   bytesToWordsBE,
   HeaderHasher,
@@ -128,11 +128,15 @@ export function buildTemplate(
     );
   }
   // All branches in one buffer (one allocation per notify, not two per branch).
-  const branchBytes = new Uint8Array(32 * job.merkleBranch.length);
-  const branches = job.merkleBranch.map((b, i) => {
-    hexInto(`merkle_branch[${i}]`, b, 32, branchBytes, 32 * i);
-    return branchBytes.subarray(32 * i, 32 * i + 32);
-  });
+  const n = job.merkleBranch.length;
+  const branchBytes = new Uint8Array(32 * n);
+  const branches: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = job.merkleBranch[i];
+    // The error (naming the branch) is built only for a bad one.
+    if (!tryHexInto(b, 32, branchBytes, 32 * i)) hexInto(`merkle_branch[${i}]`, b, 32, branchBytes, 32 * i);
+    branches[i] = branchBytes.subarray(32 * i, 32 * i + 32);
+  }
   const version = hexToU32('version', job.version);
   const nbits = hexToU32('nbits', job.nbits);
   const ntime = hexToU32('ntime', job.ntime);
@@ -276,8 +280,12 @@ export function writeHeader(
   out = new Uint8Array(80),
 ) {
   writeLE(out, 0, version);
-  out.set(t.prevHash, 4);
-  out.set(root, 36);
+  // Byte loops: TypedArray#set costs more than 32 plain stores for arrays this small.
+  const prev = t.prevHash;
+  for (let i = 0; i < 32; i++) {
+    out[4 + i] = prev[i]!;
+    out[36 + i] = root[i]!;
+  }
   writeLE(out, 68, ntime);
   writeLE(out, 72, t.nbits);
   writeLE(out, 76, 0);

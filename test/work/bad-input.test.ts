@@ -47,6 +47,13 @@ describe('bad input', () => {
     ['ntime missing', { ntime: undefined as unknown as string }, 'ntime'],
     ['branch of 31 bytes', { merkleBranch: ['aa'.repeat(31)] }, 'merkle_branch[0]'],
     ['second branch of 33 bytes', { merkleBranch: ['aa'.repeat(32), 'bb'.repeat(33)] }, 'merkle_branch[1]'],
+    [
+      'second branch with a non-hex digit',
+      { merkleBranch: ['aa'.repeat(32), `${'bb'.repeat(31)}bg`] },
+      'merkle_branch[1]',
+    ],
+    ['branch with a non-ASCII digit', { merkleBranch: [`${'cc'.repeat(31)}c\u0660`] }, 'merkle_branch[0]'],
+    ['coinb2 with a non-hex digit', { coinb2: '02zz' }, 'coinb2'],
     ['branch not an array', { merkleBranch: 'aa' as unknown as string[] }, 'merkle_branch'],
     ['10 000 branches', { merkleBranch: Array(10_000).fill('aa'.repeat(32)) }, 'merkle_branch'],
     ['empty job id', { jobId: '' }, 'job_id'],
