@@ -15,6 +15,7 @@ import { createSimBoardChain } from '../../firmware/bm13xx/index.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { type BoardIo, openBoardIo } from './board-io.ts';
+import type { PowerController } from './controller.ts';
 import { createSimPower } from './sim.ts';
 
 export interface DoctorRoots {
@@ -223,9 +224,32 @@ export async function doctor(
     checks.push({ what: 'usb', ok: !need.has('usb'), detail: 'no USB CDC serial devices' });
 
   // The chosen board: an emulated twin is brought up for real against its emulated parts.
+  // USB twins: through the real bridge driver to the emulated bridge MCU (in memory), as `asicd demo`.
   if (board?.simulated && board.power) {
-    const chain = createSimBoardChain({ model: board.chip, chips: board.chips, autoHash: false });
-    const sp = createSimPower(board, { clock: systemClock, chain });
+    let sp: { controller: PowerController; close(): Promise<void> };
+    if (board.bridge) {
+      const { createSimBridgeTwin } = await import('./bridge-sim.ts');
+      const twin = createSimBridgeTwin(board, { clock: systemClock });
+      const io = await openBoardIo(board, {
+        clock: systemClock,
+        logger: silentLogger,
+        bridgeTransports: { control: twin.control, data: twin.board.chain },
+      }).catch((e: unknown) => {
+        twin.board.close();
+        throw e;
+      });
+      sp = {
+        controller: io.power!,
+        close: async () => {
+          await io.close();
+          twin.board.close();
+        },
+      };
+    } else {
+      const chain = createSimBoardChain({ model: board.chip, chips: board.chips, autoHash: false });
+      const p = createSimPower(board, { clock: systemClock, chain });
+      sp = { controller: p.controller, close: async () => p.board.close() };
+    }
     try {
       await sp.controller.bringUp();
       const snap = sp.controller.snapshot();
@@ -240,7 +264,7 @@ export async function doctor(
       checks.push({ what: 'board', ok: false, detail: `${board.id}: ${(e as Error).message}` });
     } finally {
       await sp.controller.powerOff();
-      sp.board.close();
+      await sp.close();
     }
   }
   // A real USB-bridge board that is there: talk to it through its bridge — regulator ID and the voltages
