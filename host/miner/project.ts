@@ -184,7 +184,8 @@ export function projectState(p: StateParts): MinerState {
     })),
     fan: {
       mode: p.fanMode,
-      dutyPercent: Math.round(th.fan.duty ?? 0),
+      // A latched power fault holds the fan at 100 % whatever the fan controller asks (hardware.ts).
+      dutyPercent: p.power.power?.fault && th.fan.mode !== 'none' ? 100 : Math.round(th.fan.duty ?? 0),
       rpm: [th.fan.rpm === null ? null : Math.round(th.fan.rpm)],
     },
     frequencyMhz: p.frequencyMhz,

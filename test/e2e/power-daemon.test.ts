@@ -139,4 +139,30 @@ describe('power on emulated twins', () => {
       await miner.stop();
     }
   });
+
+  it('sim-ultra-usb (DS4432U: no regulator status, no PGOOD): extra load above the input limit → the host latches the stop from the INA260 through the bridge', {
+    timeout: 120_000,
+  }, async () => {
+    const { miner, sim, events, logger } = await simMiner('sim-ultra-usb', 300);
+    const p = sim.power!;
+    try {
+      await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
+      sim.bridge!.applyFaults({ extraLoadA: 20 }); // ~+24 W on the core: over 5 A / 25 W at the input
+      await waitFor(() => p.controller.state === 'fault', 'the input over-current stop', 20_000);
+      assert.match(p.controller.fault?.reason ?? '', /^input over-(current|power) /);
+      await waitFor(
+        () => events.some((e) => e.type === 'fault' && /^power fault: input over-/.test(e.message)),
+        'the fault event',
+        5000,
+      );
+      await waitFor(() => miner.getState().fan.dutyPercent === 100, 'fans 100 %', 5000);
+      assert.equal(p.board.enabled, false, 'ASIC_ENABLE released through the bridge GPIO');
+      assert.equal(p.board.coreVolts(), 0);
+      assert.equal(p.board.resetHeld, true);
+      await waitFor(() => logger.records.some((r) => r.event === 'chain.latched'), 'chain.latched', 5000);
+      assert.equal(miner.getState().power?.fault?.latched, true);
+    } finally {
+      await miner.stop();
+    }
+  });
 });

@@ -240,4 +240,12 @@ describe('projectState', () => {
     assert.equal(s.fan.dutyPercent, 42);
     assert.deepEqual(s.fan.rpm, [4101]);
   });
+
+  it('a latched power fault shows the fan at 100 % (the board forces it whatever the controller asked)', () => {
+    const clock = new ManualClock();
+    const fault = { reason: 'input over-current', time: 1, latched: true as const };
+    const s = projectState(parts(clock, { power: { power: { state: 'fault', setMv: 1200, fault } } }));
+    assert.equal(s.fan.dutyPercent, 100);
+    assert.equal(projectState(parts(clock)).fan.dutyPercent, 42);
+  });
 });
