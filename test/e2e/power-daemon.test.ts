@@ -165,4 +165,34 @@ describe('power on emulated twins', () => {
       await miner.stop();
     }
   });
+
+  it('sim-gamma-usb: the bridge MCU goes silent mid-run → request timeouts, link loss (not a latched fault), chips stop; it answers again → resync, full bring-up, shares again', {
+    timeout: 120_000,
+  }, async () => {
+    const { miner, sim, logger } = await simMiner('sim-gamma-usb', 300);
+    const mcu = sim.bridge!.raw!;
+    try {
+      await waitFor(() => miner.getState().shares.accepted >= 1, 'an accepted share', 45_000);
+      sim.bridge!.applyFaults({ bridgeSilent: true });
+      await waitFor(() => logger.records.some((r) => r.event === 'power.link_lost'), 'the link loss', 20_000);
+      assert.ok(
+        logger.records.some((r) => r.event === 'bridge.timeout'),
+        'a request timed out',
+      );
+      assert.equal(sim.power!.controller.fault, undefined, 'a link loss is not latched');
+      await waitFor(() => miner.getState().mining !== 'running', 'hashing to stop', 10_000);
+      const ons = logger.records.filter((r) => r.event === 'power.on').length;
+      const accepted = miner.getState().shares.accepted;
+      const dropped = mcu.stats.requests;
+      sim.bridge!.applyFaults({ bridgeSilent: false });
+      await waitFor(() => miner.getState().shares.accepted > accepted, 'shares again', 60_000);
+      assert.ok(mcu.stats.requests > dropped, 'the bridge is used again');
+      assert.ok(
+        logger.records.filter((r) => r.event === 'power.on').length > ons,
+        'a full bring-up ran again',
+      );
+    } finally {
+      await miner.stop();
+    }
+  });
 });
