@@ -5,9 +5,10 @@
  * emulated chain and sensor in the process, the pool retried with backoff). CPU = user + system seconds
  * of the process (process.resourceUsage via bench/startup-probe.mjs), peak RSS = its maxRSS; each figure
  * is the median of several runs. Each Node binary is measured with the loader bin/asicd.js picks (native
- * type stripping on Node ≥ 22.18, with Node's compile cache) and, as the same-run baseline, with tsx
- * (ASICD_LOADER=tsx, with tsx's own transform cache); "cold" = a new process, caches as a second start
- * finds them. One more row each gives the very first start after install (empty compile cache).
+ * type stripping on Node ≥ 22.18, with Node's compile cache; on Node 20 bin/ts-hooks.mjs, esbuild with
+ * an on-disk cache) and, as the same-run baseline, with tsx (ASICD_LOADER=tsx, with tsx's own transform
+ * cache); "cold" = a new process, caches as a second start finds them. One more row each gives the very
+ * first start after install (empty cache).
  *
  * One more row per Node gives the idle RSS of the daemon started as deploy/systemd/asicd.service
  * starts it (its NODE_OPTIONS, its own compile cache directory), against the plain start.
@@ -147,7 +148,9 @@ const suite: BenchSuite = {
     const idleMs = ctx.scale < 1 ? 4000 : 10_000;
     for (const node of nodes()) {
       const { version, strips } = describe(node);
-      const loaders: Array<'auto' | 'tsx'> = strips ? ['auto', 'tsx'] : ['tsx'];
+      // bin/asicd.js: Node's own type stripping where it has it, else bin/ts-hooks.mjs (esbuild + cache).
+      const how = strips ? 'type stripping' : 'esbuild cache';
+      const loaders: Array<'auto' | 'tsx'> = ['auto', 'tsx'];
       const fig: Record<string, { help: Probe[]; init: Probe[]; idle: Probe[] }> = {};
       for (const loader of loaders) {
         const f = { help: [] as Probe[], init: [] as Probe[], idle: [] as Probe[] };
@@ -170,11 +173,12 @@ const suite: BenchSuite = {
         }
         fig[loader] = f;
         ctx.log(
-          `  ${version} ${loader === 'auto' ? 'type stripping' : 'tsx'}: --help ${median(f.help.map((p) => p.cpuS)).toFixed(2)} s CPU`,
+          `  ${version} ${loader === 'auto' ? how : 'tsx'}: --help ${median(f.help.map((p) => p.cpuS)).toFixed(2)} s CPU`,
         );
       }
-      if (strips) {
-        // The very first start after `npm ci`: an empty compile cache, so Node's type stripper runs.
+      {
+        // The very first start after `npm ci`: an empty compile cache, so Node's type stripper (or, on
+        // Node 20, esbuild) runs on every file.
         const dir = mkdtempSync(join(tmpdir(), 'asicd-bench-cc-'));
         try {
           const h = await runAsicd(node, 'auto', ['--help'], { env: { NODE_COMPILE_CACHE: dir } });
@@ -203,8 +207,8 @@ const suite: BenchSuite = {
         }
       }
       const main = fig[loaders[0]!]!;
-      const base = strips ? fig.tsx! : undefined;
-      const label = `${version}, ${strips ? 'type stripping' : 'tsx'}`;
+      const base = fig.tsx!;
+      const label = `${version}, ${how}`;
       const row = (
         name: string,
         unit: string,
@@ -213,7 +217,7 @@ const suite: BenchSuite = {
       ): void => {
         const value = pick(main);
         const r: BenchRow = { suite: 'startup', name: `${name} (${label})`, value, unit, better: 'lower' };
-        if (base) {
+        {
           const b = pick(base);
           r.baseline = { name: `tsx on ${version}`, value: b };
           r.ratio = value / b;
