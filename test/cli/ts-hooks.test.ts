@@ -2,14 +2,17 @@
  * bin/ts-hooks.mjs, the loader bin/asicd.js uses where Node cannot strip types itself (Node 20): its load
  * hook erases the types of a `.ts` file with esbuild, serves the same content from its cache on the next
  * load (without esbuild), transforms again when the file changes, and passes every other URL to the next
- * loader. Called directly here (the daemon's e2e tests run it for real on Node 20).
+ * loader. Called directly here (the daemon's e2e tests run it for real on Node 20); and the real
+ * bin/asicd.js on this Node reports the loader it picked (`asicd selfcheck`) and runs with it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 
 interface LoadResult {
   format: string;
@@ -63,6 +66,31 @@ test('ts-hooks: types erased by esbuild, cached by content, other URLs passed on
     assert.equal(await hooks.load('file:///x/data.json', {}, () => other), other);
     assert.equal(await hooks.load('node:fs', {}, () => other), other);
     assert.ok(readFileSync(join(cacheDir, cached[0]!), 'utf8').length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bin/asicd.js picks type stripping where Node has it, bin/ts-hooks.mjs otherwise, tsx when asked', async () => {
+  const bin = fileURLToPath(new URL('../../bin/asicd.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'asicd-ts-hooks-bin-'));
+  try {
+    const run = async (env: Record<string, string>) =>
+      (
+        await promisify(execFile)(process.execPath, [bin, 'selfcheck'], {
+          env: { ...process.env, NODE_COMPILE_CACHE: dir, ...env },
+          timeout: 120_000,
+        })
+      ).stdout;
+    const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+    const auto = await run({});
+    assert.match(auto, /selfcheck passed/);
+    assert.match(
+      auto,
+      strips ? /TypeScript loader: node \S+ type stripping/ : /TypeScript loader: esbuild type erasure/,
+    );
+    if (!strips) assert.ok(readdirSync(join(dir, 'asicd-ts')).length > 10, 'the stripped files are cached');
+    assert.match(await run({ ASICD_LOADER: 'tsx' }), /TypeScript loader: tsx/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
