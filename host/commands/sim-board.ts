@@ -5,7 +5,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { findBoard } from '../../boards/index.ts';
-import { BridgeBoardPtys, EmulatedBridgeBoard } from '../../firmware/bridge/board.ts';
+import { EmulatedBridgeBoard } from '../../firmware/bridge/board.ts';
+import { BridgeBoardPtys } from '../../firmware/bridge/ptys.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { bridgeBoardSpec } from '../power/bridge-sim.ts';
 

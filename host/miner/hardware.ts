@@ -326,7 +326,7 @@ export async function openBoardHardware(
   // the real bridge driver over an in-memory control link (the same path as `--bridge` on a real board).
   let twin: EmulatedBridgeBoard | undefined;
   if (board.simulated && board.bridge && board.power) {
-    // Loaded only for these twins (firmware/bridge also serves ptys through serialport: lazy-imports test).
+    // Loaded only for these twins (the emulated board and its bridge MCU are not needed otherwise).
     const { createSimBridgeTwin } = await import('../power/bridge-sim.ts');
     const t = createSimBridgeTwin(board, {
       clock: o.clock,
