@@ -4,7 +4,7 @@
  * polling, frequency ramp, baud handling, line corruption, unplug, and state rules.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import {
   Bm13xxChain,
   type ChainError,
@@ -42,10 +42,20 @@ function setup(
     logger: log,
     ...o,
   });
-  return { emu: e, chain, log };
+  const s = { emu: e, chain, log };
+  live.add(s);
+  return s;
 }
 
+// What a test set up is closed after it even when an assertion failed first: an emulated chain left
+// open keeps hashing and keeps the test process (and the suite) from ever ending.
+const live = new Set<{ emu: EmulatedChain; chain: Bm13xxChain }>();
+afterEach(async () => {
+  for (const s of live) await done(s).catch(() => {});
+});
+
 async function done(s: { emu: EmulatedChain; chain: Bm13xxChain }): Promise<void> {
+  live.delete(s);
   await s.chain.stop();
   await s.emu.close();
 }
@@ -215,13 +225,21 @@ describe('Bm13xxChain against the emulator (in-process)', () => {
     const found: number[] = [];
     s.emu.onFound((f) => found.push(f.nonce));
     await s.chain.sendJob({ ...job(), midstates: [mid] });
+    const real = () => nonces.filter((n) => found.includes(n.nonce)).length;
     await waitFor(
-      () => s.chain.decoderStats.crcErrors > 0 && nonces.length >= 5,
-      'nonces and CRC errors',
+      () => s.chain.decoderStats.crcErrors >= 8 && real() >= 20,
+      () => `nonces and CRC errors (${real()} of ${nonces.length}, ${s.chain.decoderStats.crcErrors})`,
       30_000,
     );
-    for (const n of nonces)
-      assert.ok(found.includes(n.nonce), 'accepted nonce was really sent by the emulator');
+    // A nonce reply carries a 5-bit CRC: a corrupted byte slips through about once in 32 corruptions.
+    // Such a nonce is not one the chips found; the host's header check is what rejects it (counted as a
+    // hardware error, never submitted). What CRC5 must do: catch most, so the slipped ones stay few
+    // (expected about 1 in 50 corrupted frames here; at most half is a bound that cannot fail by chance).
+    const slipped = nonces.length - real();
+    assert.ok(
+      slipped * 2 <= s.chain.decoderStats.crcErrors,
+      `${slipped} corrupted nonces passed the CRC vs ${s.chain.decoderStats.crcErrors} caught`,
+    );
     await done(s);
   });
 
@@ -259,7 +277,6 @@ describe('Bm13xxChain on a ManualClock', () => {
       pollIntervalMs: 1000,
       logger: memoryLogger('info'),
     });
-    const started = Date.now();
     const p = chain.init();
     let info: Awaited<typeof p> | undefined;
     p.then((i) => {
@@ -270,8 +287,9 @@ describe('Bm13xxChain on a ManualClock', () => {
     assert.ok(info, 'init finished');
     const simulated = clock.now() - t0;
     // 50 → 490 MHz is 71 ramp steps of 100 ms, plus 2 × 500 ms settle: at least 8 s of clock time.
+    // No wall-clock assertion (a loaded machine can take any time): with real timers in the ramp, 2000
+    // clock steps would end long before 8 s of real waiting, and 'init finished' above fails.
     assert.ok(simulated >= 8000, `simulated ${simulated} ms`);
-    assert.ok(Date.now() - started < simulated / 2, 'much faster than real time');
     // The poll timer runs on the same clock; stop() leaves none behind.
     await chain.stop();
     await emu.close();
