@@ -231,7 +231,7 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
 });
 
 describe('DS4432U boards (no regulator status, no PGOOD) over bitaxe-raw on ptys: input over-current from the INA260', () => {
-  for (const board of ['bitaxe-ultra-usb', 'bitaxe-supra-usb']) {
+  for (const board of ['bitaxe-ultra-usb', 'bitaxe-supra-usb', 'bitaxe-max-usb']) {
     it(`${board}: shares; extra load above the 5 A / 25 W input limit for 2 s → latched stop (enable released, core off, reset held), fans 100 %, event; SIGTERM → exit 0`, {
       timeout: 180_000,
     }, async () => {
@@ -353,7 +353,7 @@ describe('bitaxe-raw board: faults at start and a bridge unplugged mid-run', () 
   });
 });
 
-describe('QAxe (4 × BM1366) over its USB bridge on ptys', () => {
+describe('QAxe (4 × BM1366) and QAxe+ (4 × BM1368) over their USB bridge on ptys', () => {
   it('bring-up (firmware Reset) to accepted shares; PGOOD drop → latched stop, Shutdown (core off, reset held), fans 100 %, event; SIGTERM → exit 0', {
     timeout: 180_000,
   }, async () => {
@@ -392,42 +392,45 @@ describe('QAxe (4 × BM1366) over its USB bridge on ptys', () => {
     console.log(`# qaxe: SIGTERM → exit 0 in ${ms} ms`);
   });
 
-  it('over-current at load: the buck trips, the host sees it as PGOOD lost in Status → latched stop, Shutdown, fans 100 %, event; SIGTERM → exit 0', {
-    timeout: 180_000,
-  }, async () => {
-    const link = join(dir, 'qaxe-oc');
-    const sim = await simBoard('qaxe', link);
-    const server = await pool();
-    const miner = run('qaxe', link, server.url);
-    await until(() => server.stats.accepted >= 1, 'an accepted share', 120_000, [miner, sim]);
-    const on = await sim.status();
-    assert.equal(on.coreV, 1.2);
-    // Four chips hashing draw far more than 5 A at 1.2 V: the short fires at once under load.
-    sim.send('over-current 5');
-    // The buck trips (the host's Shutdown, RUN low, then resets its trip: not readable afterwards).
-    await sim.statusUntil((x) => JSON.stringify(x.trips).includes('over-current'), 'the trip');
-    await until(
-      () => hasEvent(miner, 'power.fault', (l) => /power good lost/.test(String(l.reason))),
-      'the power fault (PGOOD lost in the bridge Status)',
-      30_000,
-      [miner, sim],
-    );
-    await until(
-      () => hasEvent(miner, 'fault', (l) => /^power fault: power good lost/.test(String(l.message))),
-      'the fault event (MQTT/cgminer/Prometheus see the same event)',
-      30_000,
-      [miner, sim],
-    );
-    const s = await sim.statusUntil(
-      (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
-      'Shutdown and fans 100 %',
-    );
-    assert.equal(s.answering, false, 'nothing hashing');
-    await until(() => hasEvent(miner, 'chain.latched'), 'the chain.latched line', 30_000, [miner]);
-    await sigterm(miner);
-    const after = await sim.status();
-    assert.equal(after.resetHeld, true);
-    assert.equal(after.coreV, 0);
-    assert.equal(await sim.stop(), 0);
-  });
+  for (const board of ['qaxe', 'qaxe-plus']) {
+    it(`${board}: bring-up to shares; over-current at load: the buck trips, the host sees it as PGOOD lost in Status → latched stop, Shutdown, fans 100 %, event; SIGTERM → exit 0`, {
+      timeout: 180_000,
+    }, async () => {
+      const link = join(dir, `${board}-oc`);
+      const sim = await simBoard(board, link);
+      const server = await pool();
+      const miner = run(board, link, server.url);
+      await until(() => server.stats.accepted >= 1, 'an accepted share', 120_000, [miner, sim]);
+      assert.equal(server.stats.rejected, 0);
+      const on = await sim.status();
+      assert.equal(on.coreV, 1.2);
+      // Four chips hashing draw far more than 5 A at 1.2 V: the short fires at once under load.
+      sim.send('over-current 5');
+      // The buck trips (the host's Shutdown, RUN low, then resets its trip: not readable afterwards).
+      await sim.statusUntil((x) => JSON.stringify(x.trips).includes('over-current'), 'the trip');
+      await until(
+        () => hasEvent(miner, 'power.fault', (l) => /power good lost/.test(String(l.reason))),
+        'the power fault (PGOOD lost in the bridge Status)',
+        30_000,
+        [miner, sim],
+      );
+      await until(
+        () => hasEvent(miner, 'fault', (l) => /^power fault: power good lost/.test(String(l.message))),
+        'the fault event (MQTT/cgminer/Prometheus see the same event)',
+        30_000,
+        [miner, sim],
+      );
+      const s = await sim.statusUntil(
+        (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+        'Shutdown and fans 100 %',
+      );
+      assert.equal(s.answering, false, 'nothing hashing');
+      await until(() => hasEvent(miner, 'chain.latched'), 'the chain.latched line', 30_000, [miner]);
+      await sigterm(miner);
+      const after = await sim.status();
+      assert.equal(after.resetHeld, true);
+      assert.equal(after.coreV, 0);
+      assert.equal(await sim.stop(), 0);
+    });
+  }
 });
