@@ -123,6 +123,13 @@ export class GpioChardev implements GpioPort {
       v === 1
         ? ['--mode=signal', this.chip, `${line}=${high ? 1 : 0}`]
         : ['-c', this.chip, `${line}=${high ? 1 : 0}`];
+    // A line has one requester at a time (the kernel refuses a second request as busy): the gpioset that
+    // holds the old level must be gone before the new one asks for the line. In between the line keeps
+    // its level (the Pi does not float a released output).
+    if (cur) {
+      this.held.delete(line);
+      await release(cur.child);
+    }
     const child = spawn('gpioset', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d) => {
@@ -149,7 +156,6 @@ export class GpioChardev implements GpioPort {
         busy ? 'another program holds this line' : GPIO_PERMISSION_FIX,
       );
     }
-    cur?.child.kill('SIGTERM');
     this.held.set(line, { level: high, child });
   }
 
@@ -176,9 +182,23 @@ export class GpioChardev implements GpioPort {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const h of this.held.values()) h.child.kill('SIGTERM');
+    const children = [...this.held.values()].map((h) => h.child);
     this.held.clear();
+    await Promise.all(children.map(release));
   }
+}
+
+/** Ends a holding gpioset and resolves once it exited (SIGKILL after 1 s), releasing its line. */
+function release(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 1000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 /** libgpiod tools major version (1 or 2); rejects with the apt fix when absent. */
