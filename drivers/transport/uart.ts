@@ -10,7 +10,7 @@ import { access } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../lib/log.ts';
 import { silentLogger } from '../../lib/log.ts';
-import type { ByteTransport, TransportError, Unsubscribe } from './contract.ts';
+import { type ByteTransport, TransportError, type Unsubscribe } from './contract.ts';
 import { closedError, transportError } from './errors.ts';
 import { Listeners } from './listeners.ts';
 
@@ -20,6 +20,13 @@ export interface UartOptions {
   baudRate?: number;
   /** Take an exclusive lock on the device (default true). */
   lock?: boolean;
+  /**
+   * A write not drained this long (plus twice its time on the wire) means the device stopped taking
+   * bytes — a hung USB bridge or adapter, a pty nobody reads: the link is dropped as lost (the write
+   * rejects with `timeout`) and reopened by its owner, instead of the caller waiting forever (default
+   * 5000 ms).
+   */
+  writeTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -29,6 +36,7 @@ export class UartTransport implements ByteTransport {
   readonly path: string;
   private baud: number;
   private readonly lock: boolean;
+  private readonly writeTimeoutMs: number;
   private readonly log: Logger;
   private port: SerialPort | undefined;
   private state: PortState = 'closed';
@@ -42,6 +50,7 @@ export class UartTransport implements ByteTransport {
     this.path = opts.path;
     this.baud = opts.baudRate ?? 115_200;
     this.lock = opts.lock ?? true;
+    this.writeTimeoutMs = opts.writeTimeoutMs ?? 5000;
     this.log = (opts.logger ?? silentLogger).child('uart', { path: opts.path });
   }
 
@@ -100,7 +109,7 @@ export class UartTransport implements ByteTransport {
   private lost(te: TransportError): void {
     const port = this.port;
     if (!port) return;
-    this.log.warn('uart.unplugged', { error: te.message });
+    this.log.warn(te.code === 'timeout' ? 'uart.write_timeout' : 'uart.unplugged', { error: te.message });
     this.finish(te);
     if (port.isOpen) port.close(() => {});
     this.errorL.emit(te);
@@ -121,7 +130,20 @@ export class UartTransport implements ByteTransport {
     // Copy now: callers may reuse their buffer as soon as write() returns.
     const copy = Buffer.from(data);
     return new Promise<void>((resolve, reject) => {
+      const budgetMs = this.writeTimeoutMs + 2 * Math.ceil((copy.length * 10_000) / this.baud);
+      const timer = setTimeout(() => {
+        if (!this.pending.has(fail) || this.port !== port) return;
+        this.lost(
+          new TransportError(
+            'timeout',
+            this.path,
+            `a write of ${copy.length} bytes was not drained within ${budgetMs} ms: the device stopped reading`,
+            'check the adapter or USB bridge (a hung bridge needs a replug or power cycle); the link is reopened',
+          ),
+        );
+      }, budgetMs);
       const fail = (err: TransportError) => {
+        clearTimeout(timer);
         this.pending.delete(fail);
         reject(err);
       };
@@ -134,6 +156,7 @@ export class UartTransport implements ByteTransport {
         if (gone) this.lost(te);
       });
       port.drain((err) => {
+        clearTimeout(timer);
         if (!this.pending.has(fail)) return;
         this.pending.delete(fail);
         if (err) reject(transportError(this.path, err));
