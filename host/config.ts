@@ -856,9 +856,10 @@ export function listenKeys(): string[] {
  * Tries every configured listen address (bind, then close at once), so a bad host, a foreign address or
  * a port in use is a ConfigError naming the key and its source before any device is opened.
  */
-export async function checkListenAddresses(cfg: Config): Promise<void> {
+export async function checkListenAddresses(cfg: Config, skip: readonly string[] = []): Promise<void> {
   const { createServer } = await import('node:net');
   for (const key of listenKeys()) {
+    if (skip.includes(key)) continue;
     const v = cfg[key];
     if (typeof v !== 'string' || v === 'off') continue;
     const hp = splitListen(v);

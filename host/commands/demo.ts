@@ -84,6 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       log,
       stops,
       embeddedBroker: true,
+      // The default port checked free above can be taken before the API listens (another demo starting).
+      apiAnyPortIfTaken: sourceOf(cfg, 'api.listen') === 'default' || apiNote !== undefined,
       onStop: () => pool.close(),
       ...stateOptions(loaded, log),
     });

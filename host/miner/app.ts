@@ -145,6 +145,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Start an embedded MQTT broker when no --mqtt is given (the demo). */
   embeddedBroker?: boolean;
+  /** The cgminer API may move to a free port if its (default) port is taken at listen time (the demo). */
+  apiAnyPortIfTaken?: boolean;
   /** Extra things to stop after the miner (the demo's embedded pool). */
   onStop?: () => Promise<void>;
   /** The state file and what was loaded from it (host/state/). */
@@ -177,8 +179,10 @@ export async function startApp(o: StartOptions): Promise<App> {
   const thermal = cfg['thermal.enabled'] !== false;
   if (!thermal) log.warn('thermal.disabled', { warning: UNMONITORED_WARNING });
   // Every listen address is tried before any device is opened (a bad one is a ConfigError).
-  await checkListenAddresses(cfg);
+  // (The demo's cgminer API moves to a free port if its default is taken, so it is not checked here.)
+  await checkListenAddresses(cfg, o.apiAnyPortIfTaken ? ['api.listen'] : []);
   const telemetryConfig = telemetryConfigFor(cfg);
+  if (o.apiAnyPortIfTaken && telemetryConfig.api) telemetryConfig.api.anyPortIfTaken = true;
   const deviceId = deriveDeviceId(
     telemetryConfig.deviceId !== undefined ? { configured: telemetryConfig.deviceId } : {},
   );

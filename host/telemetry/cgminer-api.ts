@@ -25,6 +25,11 @@ export interface CgminerApiOptions {
    */
   allow?: string[];
   logger?: Logger;
+  /**
+   * When the port is taken at listen time, listen on a free one instead (logged) rather than fail: the
+   * demo's default port only, never a port the user chose or a real miner's (fleet tools expect 4028).
+   */
+  anyPortIfTaken?: boolean;
   /** Wall clock for the STATUS When field (seconds are derived). */
   now?: () => number;
   idleTimeoutMs?: number;
@@ -638,13 +643,22 @@ export async function startCgminerApi(
     sock.on('end', () => void finish());
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 4028, host, () => {
-      server.off('error', reject);
-      resolve();
+  const listenOn = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  try {
+    await listenOn(opts.port ?? 4028);
+  } catch (err) {
+    if (!(opts.anyPortIfTaken && (err as NodeJS.ErrnoException).code === 'EADDRINUSE')) throw err;
+    // Taken between the demo's check and this listen (another demo or miner starting at the same time).
+    await listenOn(0);
+    log.warn('api.port_in_use', { wanted: opts.port ?? 4028, host });
+  }
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : 0;
   log.info('api_listening', { host, port, privileged: rules.map((r) => r.text) });

@@ -21,7 +21,7 @@ export interface TelemetryConfig {
   deviceId?: string;
   mqtt?: MqttConfig;
   /** cgminer API; null = disabled. Default on at 127.0.0.1:4028. */
-  api: { listen: string; allow: string[] } | null;
+  api: { listen: string; allow: string[]; anyPortIfTaken?: boolean } | null;
   /** The dashboard's address (HA discovery's configuration_url), when the HTTP server runs. */
   dashboardUrl?: string;
   /** Prometheus endpoint; off unless configured. */

@@ -87,7 +87,13 @@ export async function startTelemetry(
     if (config.api) {
       const { parseListen, startCgminerApi } = await import('./cgminer-api.ts');
       const { host, port } = parseListen(config.api.listen, '--api-listen');
-      h.api = await startCgminerApi(source, { host, port, allow: config.api.allow, logger });
+      h.api = await startCgminerApi(source, {
+        host,
+        port,
+        allow: config.api.allow,
+        logger,
+        ...(config.api.anyPortIfTaken ? { anyPortIfTaken: true } : {}),
+      });
       stops.unshift(() => h.api!.close());
       h.hints.push(
         `cgminer API: ${h.api.host}:${h.api.port} (try: echo -n summary | nc ${h.api.host} ${h.api.port})`,

@@ -297,6 +297,9 @@ export class MqttTelemetry extends EventEmitter<Events> {
   }
 
   private onConnect(): void {
+    // A CONNACK that lands after stop() began: the client is ending (its store is gone), so nothing may
+    // be published or subscribed — mqtt.js throws from inside its packet handler and the process dies.
+    if (this.stopping) return;
     this.epoch++;
     this.statePending = false;
     this.inflight = 0;
