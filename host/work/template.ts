@@ -18,6 +18,7 @@ import {
   midstatesForVersions,
   sha256dPair,
   sha256dWords,
+  wordsToBytesBE,
 } from './sha256.ts';
 import { type CompactTarget, difficultyToTarget, nbitsToTarget, targetWords } from './target.ts';
 import { enumerateVersions } from './version.ts';
@@ -389,14 +390,7 @@ export function makeWork(
     sha256dWords(coinbaseScratch, len, rootWords);
     const bw = t.branchWords ?? bytesToWordsBE(concatBranches(t.branches));
     merkleFoldWords(rootWords, bw, t.branches.length);
-    root = new Uint8Array(32);
-    for (let i = 0; i < 8; i++) {
-      const v = rootWords[i]!;
-      root[i * 4] = v >>> 24;
-      root[i * 4 + 1] = v >>> 16;
-      root[i * 4 + 2] = v >>> 8;
-      root[i * 4 + 3] = v;
-    }
+    root = wordsToBytesBE(rootWords);
   }
   const header = writeHeader(t, t.version, root, ntime);
   const count = opts.versions ?? 1;
