@@ -89,7 +89,8 @@ export class ProbeTransport implements ByteTransport {
   write(data: Uint8Array): Promise<void> {
     if (data.length > 2 && data[2] === HDR_JOB) {
       this.onJobWrite?.(performance.now(), data);
-      const copy = Uint8Array.from(data);
+      // The driver reuses its frame buffer: keep a copy (slice is one memcpy; Uint8Array.from iterates).
+      const copy = data.slice();
       if (this.jobFrames.length >= 4) this.jobFrames.shift();
       this.jobFrames.push(copy);
       if (!this.emu.isOpen) return this.emu.write(copy);
