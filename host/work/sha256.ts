@@ -209,6 +209,12 @@ export function sha256dPair(left: Uint8Array, right: Uint8Array, out: Uint8Array
  * compressions per branch (the padding block pre-expanded), no byte conversions between levels.
  */
 export function merkleFoldWords(root: Uint32Array, branches: Uint32Array, count: number): void {
+  kernel ??= headerKernel();
+  kernel.merkleFold(root, branches, count);
+}
+
+/** merkleFoldWords in JavaScript: the JavaScript kernel's fold and the cross-check of the WebAssembly one. */
+export function merkleFoldWordsJs(root: Uint32Array, branches: Uint32Array, count: number): void {
   for (let b = 0; b < count; b++) {
     const o = b * 8;
     for (let i = 0; i < 8; i++) {

@@ -136,6 +136,35 @@ describe('header kernel', () => {
     });
   }
 
+  for (const k of kernels) {
+    it(`${k.name} merkleFold equals a node:crypto fold (0–70 random branches, past the kernel's MERKLE_MAX)`, () => {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.integer({ min: 0, max: 70 }),
+          fc.integer(),
+          (root, count, seed) => {
+            const branches: Buffer[] = Array.from({ length: count }, (_, i) =>
+              createHash('sha256').update(`${seed}:${i}`).digest(),
+            );
+            // Independent: the raw root bytes, each level sha256d(root ‖ branch) by node:crypto.
+            let want = Buffer.from(root);
+            for (const br of branches) want = dsha(Buffer.concat([want, br]));
+            const got = Uint32Array.from(words(Buffer.from(root)));
+            const bw = Uint32Array.from(branches.flatMap((br) => words(br)));
+            k.merkleFold(got, bw, count);
+            assert.deepEqual(Array.from(got), words(want));
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+  }
+  it(`merkleFold takes up to MERKLE_MAX (${LAYOUT.MERKLE_MAX}) branches in the module's memory, below the constants`, () => {
+    assert.ok(LAYOUT.MERKLE >= LAYOUT.HITS + 4 * LAYOUT.HITS_MAX);
+    assert.ok(LAYOUT.MERKLE + 32 * (1 + LAYOUT.MERKLE_MAX) <= LAYOUT.CONSTS);
+  });
+
   it('scan with more hits than the kernel buffer or the caller buffer counts them all', () => {
     const h = new Uint8Array(80).fill(7);
     const p = parts(h);

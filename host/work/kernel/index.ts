@@ -8,9 +8,10 @@
  *         selfcheck does; about 5× the JavaScript kernel on one core (bench/work.bench.ts).
  *   hash1 one header: what the host's nonce check does per chip nonce; the scalar WebAssembly code
  *         is used only where it measured faster than the JavaScript (see HASH1 below).
+ *   merkleFold  the merkle branch fold of the work engine (once per chain per notify), scalar.
  */
 import { readFileSync } from 'node:fs';
-import { compress, SHA256_IV } from '../sha256.ts';
+import { compress, merkleFoldWordsJs, SHA256_IV } from '../sha256.ts';
 import { LAYOUT } from './layout.ts';
 
 export interface HeaderKernel {
@@ -38,6 +39,11 @@ export interface HeaderKernel {
     limit: number,
     hits: Uint32Array,
   ): number;
+  /**
+   * root ← sha256d(root ‖ branch) for each of the first `count` branches (8 big-endian words each in
+   * `branches`); `root` is 8 big-endian words, updated in place.
+   */
+  merkleFold(root: Uint32Array, branches: Uint32Array, count: number): void;
 }
 
 // ---- JavaScript kernel (the fallback and the cross-check) ----
@@ -72,6 +78,7 @@ export const jsKernel: HeaderKernel = {
   name: 'js',
   reason: 'JavaScript kernel',
   hash1: jsHash1,
+  merkleFold: (root, branches, count) => merkleFoldWordsJs(root, branches, count),
   scan(mid, t0, t1, t2, start, count, limit, hits) {
     let n = 0;
     for (let i = 0; i < count; i++) {
@@ -95,6 +102,7 @@ export interface KernelExports {
   scan(start: number, groups: number, limit: number): number;
   hash4(): void;
   hash1(): void;
+  merkle(count: number): void;
 }
 
 export const WASM_URL = new URL('./sha256d.wasm', import.meta.url);
@@ -120,6 +128,7 @@ export function wasmKernel(ex: KernelExports = instantiateKernel()): HeaderKerne
   const IN1 = LAYOUT.IN1 >>> 2;
   const OUT1 = LAYOUT.OUT1 >>> 2;
   const HITS = LAYOUT.HITS >>> 2;
+  const MERKLE = LAYOUT.MERKLE >>> 2;
   const load = (mid: Uint32Array, t0: number, t1: number, t2: number) => {
     m[IN1] = mid[0]!;
     m[IN1 + 1] = mid[1]!;
@@ -151,6 +160,16 @@ export function wasmKernel(ex: KernelExports = instantiateKernel()): HeaderKerne
           out[7] = m[OUT1 + 7]!;
         }
       : jsHash1,
+    merkleFold(root, branches, count) {
+      if (count > LAYOUT.MERKLE_MAX) {
+        merkleFoldWordsJs(root, branches, count);
+        return;
+      }
+      for (let i = 0; i < 8; i++) m[MERKLE + i] = root[i]!;
+      m.set(branches.subarray(0, 8 * count), MERKLE + 8);
+      ex.merkle(count);
+      for (let i = 0; i < 8; i++) root[i] = m[MERKLE + i]!;
+    },
     scan(mid, t0, t1, t2, start, count, limit, hits) {
       load(mid, t0, t1, t2);
       let n = 0;

@@ -11,6 +11,12 @@ export const LAYOUT = {
   /** scan hits: nonces, up to HITS_MAX. */
   HITS: 1024,
   HITS_MAX: 4096,
+  /**
+   * merkle: the running root (8 words), then the branches (8 words each, up to MERKLE_MAX), all as
+   * the big-endian words SHA-256 reads.
+   */
+  MERKLE: 17408,
+  MERKLE_MAX: 64,
   /** The SIMD constants (a data segment written by the module; read-only to the loader). */
   CONSTS: 32768,
 } as const;
