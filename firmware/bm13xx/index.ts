@@ -19,12 +19,4 @@ export { CHIP_MODELS, type ChipModel, MODELS, modelInfo } from './models.ts';
 export { type PtyServeOptions, type PtyServer, serveOnPty } from './pty.ts';
 export { findNonces } from './search.ts';
 
-import { createEmulatedChain, type EmulatedChain, type EmulatedChainOptions } from './chain.ts';
-
-/**
- * The chain of a simulated board (the daemon's `sim-*` profiles): the same in-process chain as
- * createEmulatedChain. Boards default to easy mode 16 unless told otherwise.
- */
-export function createSimBoardChain(opts: EmulatedChainOptions): EmulatedChain {
-  return createEmulatedChain({ easyBits: 16, ...opts });
-}
+export { createSimBoardChain } from './sim-board.ts';

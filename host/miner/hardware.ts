@@ -13,18 +13,14 @@ import {
   type TemperatureSensor,
 } from '../../drivers/sensors/index.ts';
 import type { ByteTransport, Unsubscribe } from '../../drivers/transport/contract.ts';
-import { openI2c } from '../../drivers/transport/i2c.ts';
-import { Sc16is7xxUart } from '../../drivers/transport/sc16is7xx.ts';
-import { openSpi } from '../../drivers/transport/spi.ts';
-import { createSimBoardChain, type EmulatedChain } from '../../firmware/bm13xx/index.ts';
+import type { EmulatedChain } from '../../firmware/bm13xx/chain.ts';
 import type { EmulatedBridgeBoard } from '../../firmware/bridge/board.ts';
 import type { EmulatedEmc2101, ThermalModel, ThermalModelOptions } from '../../firmware/sensors/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
-import { type BoardIo, openBoardIo } from '../power/board-io.ts';
+import type { BoardIo } from '../power/board-io.ts';
 import { POWER_FAULT_CLEARS, type PowerController, type PowerSnapshot } from '../power/controller.ts';
-import { createSimPower, type SimPower } from '../power/sim.ts';
-import { createSimThermal } from '../thermal/sim.ts';
+import type { SimPower } from '../power/sim.ts';
 import type { BoardHardware, ChainRuntime } from './daemon.ts';
 import type { ChipNonce } from './scheduler.ts';
 
@@ -217,6 +213,8 @@ async function openTransport(
 ): Promise<{ transport: ByteTransport; emu?: EmulatedChain }> {
   const t = board.transport;
   if (t.kind === 'sim') {
+    // The emulators load only for simulated boards (a real board's daemon never needs them).
+    const { createSimBoardChain } = await import('../../firmware/bm13xx/sim-board.ts');
     const emu = createSimBoardChain({
       model: board.chip,
       chips: board.chips,
@@ -238,6 +236,10 @@ async function openTransport(
     throw new Error(
       `${board.id}: USB bridge boards are listed but not drivable by \`asicd run\` yet (host/power bring-up is not wired to ${board.bridge?.protocol ?? 'the bridge'})`,
     );
+  const [{ openSpi }, { Sc16is7xxUart }] = await Promise.all([
+    import('../../drivers/transport/spi.ts'),
+    import('../../drivers/transport/sc16is7xx.ts'),
+  ]);
   const spi = await openSpi({ bus: t.spiBus, device: t.spiDevice });
   return {
     transport: new Sc16is7xxUart({
@@ -315,8 +317,10 @@ export async function openBoardHardware(
   o = { ...o, frequencyMhz: Math.min(lim.max, Math.max(lim.min, o.frequencyMhz)) };
   // Real boards with power capabilities or a USB bridge: their GPIO / I2C / bridge, power controller.
   let io: BoardIo | undefined;
+  // Board I/O (GPIO chardev, PWM, USB bridges) loads only for the boards that use it (lazy-imports test).
+  const boardIo = () => import('../power/board-io.ts');
   if (!board.simulated && (board.power || board.transport.kind === 'usb-bridge'))
-    io = await openBoardIo(board, {
+    io = await (await boardIo()).openBoardIo(board, {
       clock: o.clock,
       logger: o.logger,
       ...(o.bridgeLink ? { bridgeLink: o.bridgeLink } : {}),
@@ -336,7 +340,7 @@ export async function openBoardHardware(
     });
     twin = t.board;
     try {
-      io = await openBoardIo(board, {
+      io = await (await boardIo()).openBoardIo(board, {
         clock: o.clock,
         logger: o.logger,
         bridgeTransports: { control: t.control, data: t.board.chain },
@@ -416,6 +420,7 @@ export async function openBoardHardware(
   if (!o.noThermal) {
     if (emu && !twin) {
       const parts = board.i2c?.parts ?? [];
+      const { createSimThermal } = await import('../thermal/sim.ts');
       const sim = await createSimThermal({
         clock: o.clock,
         chips: board.chips,
@@ -429,6 +434,7 @@ export async function openBoardHardware(
       hooks = { onHashing: (h) => sim.model.setHashing(h), onFrequency: (f) => sim.model.setFrequency(f) };
       simParts = { chain: emu, model: sim.model, emc2101: sim.emc2101 };
       if (simPowered(board)) {
+        const { createSimPower } = await import('../power/sim.ts');
         const sp = createSimPower(board, {
           clock: o.clock,
           chain: emu,
@@ -447,6 +453,7 @@ export async function openBoardHardware(
     } else if (board.i2c && board.i2c.bus === 'bridge' && io?.i2c) {
       ({ sensors, fan } = await openI2cSensors(io.i2c, board.i2c.parts));
     } else if (board.i2c && board.i2c.bus !== 'bridge') {
+      const { openI2c } = await import('../../drivers/transport/i2c.ts');
       const bus = await openI2c(board.i2c.bus);
       ({ sensors, fan } = await openI2cSensors(bus, board.i2c.parts));
       closers.push(() => bus.close());
@@ -459,6 +466,7 @@ export async function openBoardHardware(
   }
   if (emu && simPowered(board) && !power) {
     // --no-thermal on a powered sim board: power parts on their own bus, no thermal model.
+    const { createSimPower } = await import('../power/sim.ts');
     const sp = createSimPower(board, {
       clock: o.clock,
       chain: emu,

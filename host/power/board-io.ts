@@ -11,15 +11,10 @@
  * `<link>.control` / `<link>.data` (a board served by `asicd sim --board`).
  */
 import type { BoardProfile } from '../../boards/types.ts';
-import { BitaxeRawBridge } from '../../drivers/bridge/bitaxe-raw.ts';
-import { listUsbTtys, matchBridges } from '../../drivers/bridge/discover.ts';
-import { QaxeBridge } from '../../drivers/bridge/qaxe.ts';
-import { findGpioChip, GpioChardev } from '../../drivers/gpio/chardev.ts';
-import { PiPwm } from '../../drivers/pwm/sysfs.ts';
+import type { QaxeBridge } from '../../drivers/bridge/qaxe.ts';
 import type { FanDriver, TemperatureSensor } from '../../drivers/sensors/types.ts';
 import type { ByteTransport, GpioPort, I2cBus } from '../../drivers/transport/contract.ts';
 import { TransportError } from '../../drivers/transport/contract.ts';
-import { openI2c } from '../../drivers/transport/i2c.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { PowerController, type RegulatorCap } from './controller.ts';
@@ -61,6 +56,7 @@ export async function bridgePorts(
 ): Promise<{ control: string; data: string }> {
   if (link) return { control: `${link}.control`, data: `${link}.data` };
   const b = board.bridge!;
+  const { listUsbTtys, matchBridges } = await import('../../drivers/bridge/discover.ts');
   const found = matchBridges(await listUsbTtys(), b);
   if (found.length === 0)
     throw new TransportError(
@@ -133,7 +129,9 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
         });
       }
       closers.push(() => io.chainTransport!.close());
+      // Each part's driver loads only for the boards that have that part (lazy-imports test).
       if (board.bridge!.protocol === 'bitaxe-raw') {
+        const { BitaxeRawBridge } = await import('../../drivers/bridge/bitaxe-raw.ts');
         const bridge = new BitaxeRawBridge({
           transport: control,
           version: board.bridge!.replyVersion ?? 0,
@@ -146,6 +144,7 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
         i2c = bridge.i2c;
         gpio = bridge.gpio;
       } else {
+        const { QaxeBridge } = await import('../../drivers/bridge/qaxe.ts');
         const q = new QaxeBridge({
           transport: control,
           clock: o.clock,
@@ -165,6 +164,7 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
     }
     if (spec) {
       if (!gpio && spec.gpio.kind === 'pi' && (spec.enable || spec.reset || spec.pgood)) {
+        const { findGpioChip, GpioChardev } = await import('../../drivers/gpio/chardev.ts');
         const chip = await findGpioChip(spec.gpio.labels);
         const g = new GpioChardev(chip);
         await g.open();
@@ -172,6 +172,7 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
         closers.push(() => g.close());
       }
       if (!i2c && typeof board.i2c?.bus === 'number' && spec.regulator.kind !== 'fixed') {
+        const { openI2c } = await import('../../drivers/transport/i2c.ts');
         const bus = await openI2c(board.i2c.bus);
         i2c = bus;
         closers.push(() => bus.close());
@@ -194,6 +195,7 @@ export async function openBoardIo(board: BoardProfile, o: BoardIoOptions): Promi
     if (i2c && board.i2c?.bus === 'bridge') io.i2c = i2c;
     if (board.fan?.kind === 'pi-pwm' && !io.fan) {
       const f = board.fan;
+      const { PiPwm } = await import('../../drivers/pwm/sysfs.ts');
       const pwm = new PiPwm({ chip: f.chip, channel: f.channel, hz: f.hz });
       await pwm.open();
       io.fan = pwm;

@@ -22,7 +22,7 @@
  *     .setFrequency(mhz: number): void                    // tell it what the chips really run at
  *   createThermal(opts: ThermalMonitorOptions | { disabled: true; frequencyMHz?: number }): Thermal
  *   new UnmonitoredThermal(frequencyMHz?, clock?)         // status().state === 'unmonitored'; .warning to print
- *   createSimThermal(opts): Promise<SimThermal>           // sim-* boards / demo: model + emulated parts + real drivers
+ *   createSimThermal(opts): Promise<SimThermal>           // ./sim.ts (loaded for sim-* boards only): model + emulated parts + real drivers
  *
  * Sensors come from drivers/sensors: openI2cSensors(bus, specs) for EMC2101 / TMP1075 / LM75 / TMP75 on an
  * I2cBus, openFirmataBoard({ path, fanPin, tachPin }) for a Firmata I/O board (it is both sensor and fan).
@@ -56,7 +56,6 @@ export {
   type ThermalState,
   type ThrottleOptions,
 } from './protection.ts';
-export { createSimThermal, type SimThermal, type SimThermalOptions } from './sim.ts';
 export { UNMONITORED_WARNING, UnmonitoredThermal } from './unmonitored.ts';
 
 /** What the daemon holds: a real monitor or the explicit `--no-thermal` stand-in. */

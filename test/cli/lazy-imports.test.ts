@@ -17,10 +17,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STATIC =
   /^(?:import|export)\s+(?!type\s)([^;]*?)\s*from\s*['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm;
 
-/** Files (repo-relative) and packages reachable from `entry` by static imports. */
-function graph(entry: string): { files: Set<string>; packages: Set<string> } {
+/** Files (repo-relative), packages and Node built-ins reachable from `entry` by static imports. */
+function graph(entry: string): { files: Set<string>; packages: Set<string>; builtins: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
+  const builtins = new Set<string>();
   const todo = [resolve(ROOT, entry)];
   while (todo.length) {
     const f = todo.pop()!;
@@ -30,7 +31,10 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
     const src = readFileSync(f, 'utf8');
     for (const m of src.matchAll(STATIC)) {
       const spec = m[2] ?? m[3]!;
-      if (spec.startsWith('node:')) continue;
+      if (spec.startsWith('node:')) {
+        builtins.add(spec);
+        continue;
+      }
       if (spec.startsWith('.')) {
         const target = resolve(dirname(f), spec);
         if (existsSync(target)) todo.push(target);
@@ -41,7 +45,7 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
       }
     }
   }
-  return { files, packages };
+  return { files, packages, builtins };
 }
 
 describe('lazy imports of `asicd run`', () => {
@@ -53,6 +57,9 @@ describe('lazy imports of `asicd run`', () => {
     assert.ok(graph('host/http/server.ts').packages.has('fastify'));
     assert.ok(graph('drivers/transport/uart.ts').packages.has('serialport'));
     assert.ok(graph('host/gateway/gateway.ts').files.has('host/gateway/rpc.ts'));
+    assert.ok(graph('host/power/board-io.ts').files.has('host/power/controller.ts'));
+    assert.ok(graph('firmware/pty-pair.ts').builtins.has('node:child_process'));
+    assert.ok(run.builtins.has('node:net'));
   });
 
   it('does not load the HTTP stack, serialport, the gateway or the telemetry clients at start', () => {
@@ -80,6 +87,35 @@ describe('lazy imports of `asicd run`', () => {
     ])
       assert.ok(!run.files.has(file), `asicd run loads ${file} at start`);
     assert.ok(![...run.files].some((f) => f.includes('ethash')), 'asicd run loads ethash at start');
+  });
+
+  it('loads no board part driver and no emulator before it knows the board', () => {
+    // A board's I/O (GPIO chardev, PWM, USB bridges, SPI/I2C buses) and the emulators (sim-* boards
+    // only) load when openBoardHardware finds the board needs them: a real board's daemon holds no
+    // emulator, a simulated one no bridge or GPIO driver.
+    for (const file of [
+      'host/power/board-io.ts',
+      'host/power/sim.ts',
+      'host/thermal/sim.ts',
+      'drivers/gpio/chardev.ts',
+      'drivers/pwm/sysfs.ts',
+      'drivers/transport/i2c.ts',
+      'drivers/transport/spi.ts',
+      'drivers/transport/sc16is7xx.ts',
+    ])
+      assert.ok(!run.files.has(file), `asicd run loads ${file} at start`);
+    const early = [...run.files].filter((f) => f.startsWith('firmware/') || f.startsWith('drivers/bridge/'));
+    assert.deepEqual(early, [], `asicd run loads ${early.join(', ')} at start`);
+    assert.ok(!run.builtins.has('node:child_process'), 'asicd run loads node:child_process at start');
+  });
+
+  it('board I/O loads a part driver only where the board has that part', () => {
+    const io = graph('host/power/board-io.ts');
+    const drivers = [...io.files].filter(
+      (f) => f.startsWith('drivers/bridge/') || f.startsWith('drivers/gpio/') || f.startsWith('drivers/pwm/'),
+    );
+    assert.deepEqual(drivers, []);
+    assert.ok(!graph('firmware/bm13xx/sim-board.ts').files.has('firmware/bm13xx/pty.ts'));
   });
 
   it('host/cli.ts (what bin/asicd.js loads) loads no command module before it knows the command', () => {

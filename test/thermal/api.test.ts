@@ -10,12 +10,12 @@ import { EmulatedI2cBus } from '../../firmware/sensors/i2c-bus.ts';
 import { ThermalModel } from '../../firmware/sensors/thermal-model.ts';
 import { EmulatedTmp1075 } from '../../firmware/sensors/tmp1075.ts';
 import {
-  createSimThermal,
   createThermal,
   ThermalMonitor,
   UNMONITORED_WARNING,
   UnmonitoredThermal,
 } from '../../host/thermal/index.ts';
+import { createSimThermal } from '../../host/thermal/sim.ts';
 import { ManualClock } from '../../lib/clock.ts';
 
 describe('thermal API for the daemon', () => {
