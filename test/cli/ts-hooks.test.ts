@@ -71,7 +71,7 @@ test('ts-hooks: types erased by esbuild, cached by content, other URLs passed on
   }
 });
 
-test('bin/asicd.js picks type stripping where Node has it, bin/ts-hooks.mjs otherwise, tsx when asked', async () => {
+test('bin/asicd.js picks type stripping where Node has it, else the mirrored tree (bin/ts-mirror.mjs), else bin/ts-hooks.mjs, tsx when asked', async () => {
   const bin = fileURLToPath(new URL('../../bin/asicd.js', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'asicd-ts-hooks-bin-'));
   try {
@@ -87,9 +87,21 @@ test('bin/asicd.js picks type stripping where Node has it, bin/ts-hooks.mjs othe
     assert.match(auto, /selfcheck passed/);
     assert.match(
       auto,
-      strips ? /TypeScript loader: node \S+ type stripping/ : /TypeScript loader: esbuild type erasure/,
+      strips
+        ? /TypeScript loader: node \S+ type stripping/
+        : /TypeScript loader: esbuild type erasure into a mirrored/,
     );
-    if (!strips) assert.ok(readdirSync(join(dir, 'asicd-ts')).length > 10, 'the stripped files are cached');
+    if (!strips) {
+      const [tree] = readdirSync(join(dir, 'asicd-ts'));
+      assert.match(
+        readFileSync(join(dir, 'asicd-ts', tree!, 'host', 'cli.mjs'), 'utf8'),
+        /from "\.\/version\.mjs"/,
+      );
+      const hooked = await run({ ASICD_LOADER: 'hooks' });
+      assert.match(hooked, /selfcheck passed/);
+      assert.match(hooked, /TypeScript loader: esbuild type erasure with a cache/);
+      assert.ok(readdirSync(join(dir, 'asicd-ts')).length > 10, 'the stripped files are cached');
+    }
     assert.match(await run({ ASICD_LOADER: 'tsx' }), /TypeScript loader: tsx/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
