@@ -5,8 +5,8 @@
  * emulated chain and sensor in the process, the pool retried with backoff). CPU = user + system seconds
  * of the process (process.resourceUsage via bench/startup-probe.mjs), peak RSS = its maxRSS; each figure
  * is the median of several runs. Each Node binary is measured with the loader bin/asicd.js picks (native
- * type stripping on Node ≥ 22.18, with Node's compile cache; on Node 20 bin/ts-hooks.mjs, esbuild with
- * an on-disk cache) and, as the same-run baseline, with tsx (ASICD_LOADER=tsx, with tsx's own transform
+ * type stripping on Node ≥ 22.18, with Node's compile cache; on Node 20 bin/ts-mirror.mjs, esbuild into
+ * an on-disk tree of .mjs files imported without hooks) and, as the same-run baseline, with tsx (ASICD_LOADER=tsx, with tsx's own transform
  * cache); "cold" = a new process, caches as a second start finds them. One more row each gives the very
  * first start after install (empty cache).
  *
@@ -153,8 +153,8 @@ const suite: BenchSuite = {
     const idleMs = ctx.scale < 1 ? 4000 : 10_000;
     for (const node of nodes()) {
       const { version, strips } = describe(node);
-      // bin/asicd.js: Node's own type stripping where it has it, else bin/ts-hooks.mjs (esbuild + cache).
-      const how = strips ? 'type stripping' : 'esbuild cache';
+      // bin/asicd.js: Node's own type stripping where it has it, else bin/ts-mirror.mjs (esbuild, no hooks).
+      const how = strips ? 'type stripping' : 'esbuild .mjs mirror';
       const loaders: Array<'auto' | 'tsx'> = ['auto', 'tsx'];
       const fig: Record<string, { help: Probe[]; init: Probe[]; idle: Probe[] }> = {};
       for (const loader of loaders) {
