@@ -134,6 +134,12 @@ export function mirror(root, cacheDir, { racyMs = RACY_MS } = {}) {
     .digest('hex')
     .slice(0, 16);
   const out = join(cacheDir, `tree-${tag}`);
+  // The daemon will run what is in there: only from a directory no one else can write to (a shared /tmp
+  // could hold one planted by another user).
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  const own = statSync(cacheDir);
+  if ((process.getuid && own.uid !== process.getuid()) || own.mode & 0o022)
+    throw new Error(`ts-mirror: ${cacheDir} is not private to this user`);
   const want = new Set();
   for (const rel of sources(root)) {
     const mjs = rel.replace(/\.ts$/, '.mjs');

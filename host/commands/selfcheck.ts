@@ -62,7 +62,7 @@ export async function run(): Promise<number> {
   // JavaScript kernel on a nonce range around the genesis nonce.
   const k = headerKernel();
   console.log(`     hashing kernel: ${k.reason}`);
-  // How bin/asicd.js loads the TypeScript sources (Node's type stripping, bin/ts-hooks.mjs or tsx).
+  // How bin/asicd.js loads the TypeScript sources (Node's type stripping, bin/ts-mirror.mjs, bin/ts-hooks.mjs or tsx).
   const loader = (globalThis as { __asicdLoader?: string }).__asicdLoader;
   if (loader) console.log(`     TypeScript loader: ${loader}`);
   const g = hexToBytes('header', GENESIS, 80);

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -145,6 +146,20 @@ test('ts-mirror: unchanged files come from the mirror by their stat; changed and
     mirror(root, cache, stable);
     assert.equal(existsSync(b), false);
     assert.ok(existsSync(fileURLToPath(at('host/main.ts'))));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('ts-mirror: refuses a cache directory others can write to (bin/asicd.js then uses its load hook)', () => {
+  const root = project();
+  try {
+    const cache = join(root, 'cache');
+    mkdirSync(cache, { mode: 0o700 });
+    chmodSync(cache, 0o777);
+    assert.throws(() => mirror(root, cache), /not private/);
+    chmodSync(cache, 0o700);
+    assert.ok(mirror(root, cache)('host/main.ts').startsWith('file:'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
