@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { erasureOptions } from './ts-mirror.mjs';
 
 /** Bump when the transform options below change: it is part of every cache key. */
 const VERSION = 'asicd-ts-hooks 2';
@@ -45,15 +46,7 @@ export async function load(url, context, nextLoad) {
     // not cached yet
   }
   const esb = transformer();
-  const { code } = await esb.transform(source, {
-    loader: 'ts',
-    format: 'esm',
-    sourcefile: path,
-    sourcemap: 'inline',
-    sourcesContent: false,
-    target: `node${process.versions.node}`,
-    tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
-  });
+  const { code } = await esb.transform(source, erasureOptions(path));
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;

@@ -76,10 +76,9 @@ const TS_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)(["'])(\.\.?\/[^"'
 /** Same length as `import.meta.url`, so no column moves; the function is declared at the end of the file. */
 const META_URL = '__asicdSrcU__()';
 
-/** esbuild's type erasure of one file, made loadable from the mirror (see the header). */
-export function transform(root, rel, source) {
-  const path = join(root, rel);
-  let { code } = transformer().transformSync(source, {
+/** esbuild's options for erasing the types of the file at `path` (also bin/ts-hooks.mjs's). */
+export function erasureOptions(path) {
+  return {
     loader: 'ts',
     format: 'esm',
     sourcefile: path,
@@ -87,7 +86,13 @@ export function transform(root, rel, source) {
     sourcesContent: false,
     target: `node${process.versions.node}`,
     tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
-  });
+  };
+}
+
+/** esbuild's type erasure of one file, made loadable from the mirror (see the header). */
+export function transform(root, rel, source) {
+  const path = join(root, rel);
+  let { code } = transformer().transformSync(source, erasureOptions(path));
   code = code.replace(TS_SPECIFIER, '$1$2$3.mjs$2');
   if (code.includes('import.meta.url')) {
     code = code.replaceAll('import.meta.url', META_URL);
