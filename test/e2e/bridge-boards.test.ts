@@ -176,6 +176,39 @@ async function assertQuietLatch(p: AsicdProcess): Promise<void> {
   assert.deepEqual(retries, [], 'no init attempt while latched');
 }
 
+/**
+ * The latched power stop, seen from both sides: the daemon's power.fault line (`reason`), the board in
+ * its safe state (`safe`), nothing hashing, and the fault event every interface shows (`message`).
+ * Returns the safe status.
+ */
+async function assertLatchedStop(
+  miner: AsicdProcess,
+  sim: SimBoard,
+  o: {
+    reason: RegExp;
+    reasonWhat: string;
+    safe: (s: Record<string, unknown>) => boolean;
+    safeWhat: string;
+    message: RegExp;
+  },
+): Promise<Record<string, unknown>> {
+  await until(
+    () => hasEvent(miner, 'power.fault', (l) => o.reason.test(String(l.reason))),
+    o.reasonWhat,
+    30_000,
+    [miner, sim],
+  );
+  const s = await sim.statusUntil(o.safe, o.safeWhat);
+  assert.equal(s.answering, false, 'nothing hashing');
+  await until(
+    () => hasEvent(miner, 'fault', (l) => o.message.test(String(l.message))),
+    'the fault event (MQTT/cgminer/Prometheus see the same event)',
+    30_000,
+    [miner, sim],
+  );
+  return s;
+}
+
 /** SIGTERM: exit 0 and the time it took (reported, not asserted: timing belongs in the bench). */
 async function sigterm(p: AsicdProcess): Promise<number> {
   const t0 = Date.now();
@@ -201,25 +234,15 @@ describe('bitaxe-raw board (bitaxe-gamma-usb) over its USB bridge on ptys', () =
     assert.equal(on.answering, true);
     // The chips draw ~13 A at 525 MHz / 1.15 V: a short above 5 A fires at once under load.
     sim.send('over-current 5');
-    await until(
-      () => hasEvent(miner, 'power.fault', (l) => /IOUT_OC/.test(String(l.reason))),
-      `the power fault in the daemon log`,
-      30_000,
-      [miner, sim],
-    );
-    const s = await sim.statusUntil(
-      (x) => x.fanPercent === 100 && x.resetHeld === true,
-      'fans 100 % and reset held',
-    );
+    const s = await assertLatchedStop(miner, sim, {
+      reason: /IOUT_OC/,
+      reasonWhat: 'the power fault in the daemon log',
+      safe: (x) => x.fanPercent === 100 && x.resetHeld === true,
+      safeWhat: 'fans 100 % and reset held',
+      message: /^power fault: regulator fault IOUT_OC/,
+    });
     assert.equal(s.coreV, 0, 'core off');
-    assert.equal(s.answering, false, 'nothing hashing');
     assert.match(JSON.stringify(s.trips), /over-current/);
-    await until(
-      () => hasEvent(miner, 'fault', (l) => /^power fault: regulator fault IOUT_OC/.test(String(l.message))),
-      'the fault event (MQTT/cgminer/Prometheus see the same event)',
-      30_000,
-      [miner, sim],
-    );
     await assertQuietLatch(miner);
     const ms = await sigterm(miner);
     const after = await sim.status();
@@ -245,23 +268,13 @@ describe('DS4432U boards (no regulator status, no PGOOD) over bitaxe-raw on ptys
       assert.ok((on.inputW as number) < 25, `normal draw: ${on.inputW} W`);
       // +10 A on the core (~1.2 V): ~28 W / 5.6 A at the 5 V input; the buck itself does not trip.
       sim.send('extra-load 10');
-      await until(
-        () => hasEvent(miner, 'power.fault', (l) => /^input over-(current|power) /.test(String(l.reason))),
-        'the input over-current stop in the daemon log',
-        30_000,
-        [miner, sim],
-      );
-      const s = await sim.statusUntil(
-        (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
-        'core off, reset held, fans 100 %',
-      );
-      assert.equal(s.answering, false, 'nothing hashing');
-      await until(
-        () => hasEvent(miner, 'fault', (l) => /^power fault: input over-/.test(String(l.message))),
-        'the fault event (MQTT/cgminer/Prometheus see the same event)',
-        30_000,
-        [miner, sim],
-      );
+      await assertLatchedStop(miner, sim, {
+        reason: /^input over-(current|power) /,
+        reasonWhat: 'the input over-current stop in the daemon log',
+        safe: (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+        safeWhat: 'core off, reset held, fans 100 %',
+        message: /^power fault: input over-/,
+      });
       await until(() => hasEvent(miner, 'chain.latched'), 'the chain.latched line', 30_000, [miner]);
       await sigterm(miner);
       const after = await sim.status();
@@ -367,23 +380,13 @@ describe('QAxe (4 × BM1366) and QAxe+ (4 × BM1368) over their USB bridge on pt
     assert.equal(on.coreV, 1.2);
     assert.equal(on.resetHeld, false);
     sim.send('pgood-drop');
-    await until(
-      () => hasEvent(miner, 'power.fault', (l) => /power good lost/.test(String(l.reason))),
-      `the power fault`,
-      30_000,
-      [miner, sim],
-    );
-    await until(
-      () => hasEvent(miner, 'fault', (l) => /^power fault: power good lost/.test(String(l.message))),
-      'the fault event (MQTT/cgminer/Prometheus see the same event)',
-      30_000,
-      [miner, sim],
-    );
-    const s = await sim.statusUntil(
-      (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
-      'Shutdown and fans 100 %',
-    );
-    assert.equal(s.answering, false, 'nothing hashing');
+    await assertLatchedStop(miner, sim, {
+      reason: /power good lost/,
+      reasonWhat: 'the power fault',
+      safe: (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+      safeWhat: 'Shutdown and fans 100 %',
+      message: /^power fault: power good lost/,
+    });
     await assertQuietLatch(miner);
     const ms = await sigterm(miner);
     const after = await sim.status();
@@ -408,23 +411,13 @@ describe('QAxe (4 × BM1366) and QAxe+ (4 × BM1368) over their USB bridge on pt
       sim.send('over-current 5');
       // The buck trips (the host's Shutdown, RUN low, then resets its trip: not readable afterwards).
       await sim.statusUntil((x) => JSON.stringify(x.trips).includes('over-current'), 'the trip');
-      await until(
-        () => hasEvent(miner, 'power.fault', (l) => /power good lost/.test(String(l.reason))),
-        'the power fault (PGOOD lost in the bridge Status)',
-        30_000,
-        [miner, sim],
-      );
-      await until(
-        () => hasEvent(miner, 'fault', (l) => /^power fault: power good lost/.test(String(l.message))),
-        'the fault event (MQTT/cgminer/Prometheus see the same event)',
-        30_000,
-        [miner, sim],
-      );
-      const s = await sim.statusUntil(
-        (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
-        'Shutdown and fans 100 %',
-      );
-      assert.equal(s.answering, false, 'nothing hashing');
+      await assertLatchedStop(miner, sim, {
+        reason: /power good lost/,
+        reasonWhat: 'the power fault (PGOOD lost in the bridge Status)',
+        safe: (x) => x.fanPercent === 100 && x.resetHeld === true && x.coreV === 0,
+        safeWhat: 'Shutdown and fans 100 %',
+        message: /^power fault: power good lost/,
+      });
       await until(() => hasEvent(miner, 'chain.latched'), 'the chain.latched line', 30_000, [miner]);
       await sigterm(miner);
       const after = await sim.status();
